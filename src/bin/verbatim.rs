@@ -1,0 +1,512 @@
+//! The `verbatim` command line: parses flags, calls the library, formats output.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use verbatim::eval::{EvalReport, LabelledItem, Preset};
+use verbatim::io::{Columns, Format, OutputFormat, ReadOptions, Writer};
+use verbatim::lexicon::Thresholds;
+use verbatim::{Analyzer, Lang, LoadOptions, Options, Outcome, Resources, Summary, Verbatim};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Analyse the shipped sample (CSV with a `text` column) to JSONL on stdout
+  verbatim analyze samples/comments.csv --date-column date --channel-column channel \\
+      --customer-column customer --score-column score
+
+  # A survey export whose comment column is `verbatim`, to CSV, with PII masked
+  verbatim analyze export.csv --text-column verbatim --id-column resp_id --redact \\
+      --output-format csv -o analysed.csv
+
+  # JSONL from another program, one comment per line on stdin
+  cat comments.jsonl | verbatim analyze - --input-format jsonl > out.jsonl
+
+  # Your own themes instead of the default taxonomy
+  verbatim analyze comments.csv --taxonomy my-themes.toml
+
+  # Accuracy on a labelled public dataset (dev fold), and on your own labelled file
+  verbatim eval --preset airline-en --fold dev
+  verbatim eval labelled.csv --text-column comment --label-column tone
+";
+
+#[derive(Parser)]
+#[command(name = "verbatim", version, about = "Text analytics for customer verbatims (French and English)",
+    long_about = "Reads customer comments (surveys, e-mails, chats, reviews) and writes one enriched record per comment: \
+language, tone (overall, per sentence, per theme), themes, mode of expression, churn risk, and the evidence spans behind every label.",
+    after_long_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse comments and write one JSONL (or CSV) record per input record
+    #[command(after_long_help = EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Measure tone accuracy on a labelled file or a public dataset preset
+    #[command(after_long_help = EXAMPLES)]
+    Eval(EvalArgs),
+    /// Show how a text is tokenised: offsets, matching keys, stems, language
+    Tokenize(TokenizeArgs),
+    /// Load and validate the lexicons and taxonomy, and print what is loaded
+    Check(DataArgs),
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// A directory laid out like `lexicons/`; each file there replaces the embedded default
+    #[arg(long, value_name = "DIR")]
+    lexicons: Option<PathBuf>,
+    /// A taxonomy file (TOML, see lexicons/taxonomy.toml) replacing the default themes
+    #[arg(long, value_name = "FILE")]
+    taxonomy: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn load(&self) -> Result<Resources> {
+        Ok(Resources::load(&LoadOptions {
+            dir: self.lexicons.clone(),
+            taxonomy: self.taxonomy.clone(),
+        })?)
+    }
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Input files (`-` for standard input); CSV, TSV, JSONL or text, optionally .gz
+    #[arg(value_name = "INPUT", default_value = "-")]
+    inputs: Vec<PathBuf>,
+    /// Input format (default: from the file extension)
+    #[arg(long, value_enum)]
+    input_format: Option<InFormat>,
+    /// Column (CSV/TSV) or field (JSONL) holding the comment
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column or field holding the record id (line number when absent)
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// Column holding the comment's date
+    #[arg(long)]
+    date_column: Option<String>,
+    /// Column holding a score (NPS, CSAT, stars)
+    #[arg(long)]
+    score_column: Option<String>,
+    /// Column holding the channel
+    #[arg(long)]
+    channel_column: Option<String>,
+    /// Column holding the customer id
+    #[arg(long)]
+    customer_column: Option<String>,
+    /// Write here instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "jsonl")]
+    output_format: OutFormat,
+    /// Language: detect per comment, or force one
+    #[arg(long, value_enum, default_value = "auto")]
+    lang: LangArg,
+    /// Mask e-mail addresses, phone numbers, IBANs and card numbers in the output
+    #[arg(long)]
+    redact: bool,
+    /// Comments longer than this many bytes become error records
+    #[arg(long, default_value_t = verbatim::pipeline::DEFAULT_MAX_TEXT_BYTES)]
+    max_text_bytes: usize,
+    /// Worker threads (default: all cores)
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Records analysed per parallel chunk
+    #[arg(long, default_value_t = 4096, hide = true)]
+    chunk: usize,
+    /// Exit with status 1 when any record could not be analysed
+    #[arg(long)]
+    strict: bool,
+    /// No progress bar and no summary on stderr
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A labelled CSV/TSV/JSONL file (not needed with --preset)
+    #[arg(value_name = "FILE", required_unless_present = "preset")]
+    file: Option<PathBuf>,
+    /// A public dataset from ../shared/data
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
+    /// Fold of the preset: train, dev, test or all
+    #[arg(long, default_value = "dev")]
+    fold: String,
+    /// Where the public datasets are
+    #[arg(long, default_value = "../shared/data", env = "VERBATIM_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Column with the text (labelled file)
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column with the gold label: positive, negative or neutral (labelled file)
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// Column with the language (labelled file; detected when absent)
+    #[arg(long)]
+    lang_column: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+    /// Also print macro-F1 over a grid of label thresholds (use on dev, never on test)
+    #[arg(long)]
+    sweep: bool,
+    /// Force the language instead of detecting it
+    #[arg(long, value_enum, default_value = "auto")]
+    lang: LangArg,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args)]
+struct TokenizeArgs {
+    /// The text to tokenise
+    text: String,
+    /// Language for stems (default: detected)
+    #[arg(long, value_enum, default_value = "auto")]
+    lang: LangArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InFormat {
+    Csv,
+    Tsv,
+    Jsonl,
+    Text,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum LangArg {
+    Auto,
+    Fr,
+    En,
+}
+
+impl LangArg {
+    fn lang(self) -> Option<Lang> {
+        match self {
+            LangArg::Auto => None,
+            LangArg::Fr => Some(Lang::Fr),
+            LangArg::En => Some(Lang::En),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PresetArg {
+    #[value(name = "insurance-fr")]
+    InsuranceFr,
+    #[value(name = "insurance-en-mt")]
+    InsuranceEnMt,
+    #[value(name = "airline-en")]
+    AirlineEn,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Eval(e) => eval(e),
+        Command::Tokenize(t) => tokenize(t),
+        Command::Check(d) => check(d),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("verbatim: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting up threads")?;
+    }
+    if args.chunk == 0 {
+        bail!("--chunk must be at least 1");
+    }
+    let res = args.data.load()?;
+    let analyzer = Analyzer::new(
+        res,
+        Options {
+            lang: args.lang.lang(),
+            redact: args.redact,
+            max_text_bytes: args.max_text_bytes,
+        },
+    );
+    let read_opts = ReadOptions {
+        format: args.input_format.map(|f| match f {
+            InFormat::Csv => Format::Csv,
+            InFormat::Tsv => Format::Tsv,
+            InFormat::Jsonl => Format::Jsonl,
+            InFormat::Text => Format::Text,
+        }),
+        columns: Columns {
+            text: args.text_column.clone(),
+            id: args.id_column.clone(),
+            date: args.date_column.clone(),
+            score: args.score_column.clone(),
+            channel: args.channel_column.clone(),
+            customer: args.customer_column.clone(),
+        },
+        max_line_bytes: args.max_text_bytes.saturating_mul(6).saturating_add(1 << 16),
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    let format = match args.output_format {
+        OutFormat::Jsonl => OutputFormat::Jsonl,
+        OutFormat::Csv => OutputFormat::Csv,
+    };
+    let mut writer = Writer::new(BufWriter::with_capacity(1 << 16, out), format)?;
+    let progress = progress_bar(args.quiet);
+    let mut summary = Summary::default();
+    let mut chunk = Vec::with_capacity(args.chunk);
+    for input in &args.inputs {
+        let reader = verbatim::io::open(input, &read_opts)?;
+        for item in reader {
+            chunk.push(item);
+            if chunk.len() == args.chunk {
+                flush_chunk(&analyzer, &mut chunk, &mut writer, &mut summary, &progress)?;
+            }
+        }
+        flush_chunk(&analyzer, &mut chunk, &mut writer, &mut summary, &progress)?;
+    }
+    writer.flush()?;
+    progress.finish_and_clear();
+    if !args.quiet {
+        eprintln!("verbatim: {summary}");
+    }
+    if !summary.reconciles() {
+        bail!("internal error: counts do not reconcile ({summary})");
+    }
+    Ok(if args.strict && summary.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn flush_chunk<W: Write>(
+    analyzer: &Analyzer,
+    chunk: &mut Vec<verbatim::io::Item>,
+    writer: &mut Writer<W>,
+    summary: &mut Summary,
+    progress: &ProgressBar,
+) -> Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    for o in analyzer.analyze_items(chunk, summary) {
+        writer.write(&o)?;
+    }
+    progress.inc(chunk.len() as u64);
+    chunk.clear();
+    Ok(())
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {human_pos} records analysed ({per_sec}, {elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let res = args.data.load()?;
+    let (dataset, items) = load_eval_items(&args)?;
+    if items.is_empty() {
+        bail!("no labelled items in {dataset} (fold {})", args.fold);
+    }
+    let mut analyzer = Analyzer::new(res, Options { lang: args.lang.lang(), ..Options::default() });
+    let verbatims: Vec<Verbatim> =
+        items.iter().map(|i| Verbatim::new(i.id.clone(), i.text.clone())).collect();
+    let outcomes = analyzer.analyze_batch(&verbatims);
+    let scored: Vec<(Lang, f32, bool)> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Analysed(a) => (a.lang, a.sentiment.score, true),
+            Outcome::Failed { .. } => (Lang::Und, 0.0, false),
+        })
+        .collect();
+    let failed = scored.iter().filter(|s| !s.2).count();
+    let (preds, langs) = labels(analyzer.resources(), &scored);
+    let report = EvalReport::build(&dataset, &args.fold, &items, &preds, &langs)?;
+    match args.format {
+        ReportFormat::Table => {
+            println!("{}", report.render_table());
+            if failed > 0 {
+                println!("{failed} item(s) could not be analysed and count as neutral predictions");
+            }
+        }
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+    }
+    if args.sweep {
+        sweep(analyzer.resources_mut(), &items, &scored)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_eval_items(args: &EvalArgs) -> Result<(String, Vec<LabelledItem>)> {
+    if let Some(p) = args.preset {
+        let preset = match p {
+            PresetArg::InsuranceFr => Preset::InsuranceFr,
+            PresetArg::InsuranceEnMt => Preset::InsuranceEnMt,
+            PresetArg::AirlineEn => Preset::AirlineEn,
+        };
+        let path = preset.default_path(&args.data_dir);
+        let items = verbatim::eval::load_preset(preset, &path, &args.fold)?;
+        return Ok((preset.name().to_string(), items));
+    }
+    let Some(file) = &args.file else { bail!("give a labelled FILE or --preset") };
+    let delim = if Format::from_path(file) == Some(Format::Tsv) { b'\t' } else { b',' };
+    let items = verbatim::eval::load_labelled_file(
+        file,
+        &args.text_column,
+        &args.label_column,
+        args.lang_column.as_deref(),
+        None,
+        delim,
+    )?;
+    Ok((file.display().to_string(), items))
+}
+
+fn labels(res: &Resources, scored: &[(Lang, f32, bool)]) -> (Vec<String>, Vec<String>) {
+    scored
+        .iter()
+        .map(|&(lang, score, _)| {
+            let t = res.thresholds(lang);
+            let label = if score > t.positive {
+                "positive"
+            } else if score < t.negative {
+                "negative"
+            } else {
+                "neutral"
+            };
+            (label.to_string(), lang.as_str().to_string())
+        })
+        .unzip()
+}
+
+/// Prints the best thresholds by macro-F1 on these items. Meant for the dev fold.
+fn sweep(res: &mut Resources, items: &[LabelledItem], scored: &[(Lang, f32, bool)]) -> Result<()> {
+    let mut results = Vec::new();
+    for p in 0..=20 {
+        for n in 0..=16 {
+            let t =
+                Thresholds { positive: -0.1 + p as f32 * 0.05, negative: -0.6 + n as f32 * 0.05 };
+            if t.negative > t.positive {
+                continue;
+            }
+            for lang in [Lang::Fr, Lang::En, Lang::Und] {
+                res.set_thresholds(lang, t);
+            }
+            let (preds, langs) = labels(res, scored);
+            let report = EvalReport::build("sweep", "", items, &preds, &langs)?;
+            results.push((report.macro_f1_all(), t));
+        }
+    }
+    results.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("\nthreshold sweep (all languages together), best 10 by macro-F1:");
+    println!("{:>9} {:>9} {:>9}", "positive", "negative", "macro-F1");
+    for (f1, t) in results.iter().take(10) {
+        println!("{:>9.2} {:>9.2} {:>9.4}", t.positive, t.negative, f1);
+    }
+    Ok(())
+}
+
+fn tokenize(args: TokenizeArgs) -> Result<ExitCode> {
+    let res = Resources::embedded()?;
+    let toks = verbatim::tokenize::tokenize(&args.text);
+    let lang = match args.lang.lang() {
+        Some(l) => l,
+        None => match verbatim::detect::detect(&toks, &res) {
+            verbatim::detect::Detected::Supported(l) => l,
+            verbatim::detect::Detected::Other(..) => Lang::Und,
+        },
+    };
+    let stemmers = verbatim::tokenize::Stemmers::default();
+    let tokens: Vec<serde_json::Value> = toks
+        .tokens()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({
+                "token": toks.surface(i),
+                "key": toks.key(i),
+                "stem": (t.kind == verbatim::tokenize::TokenKind::Word).then(|| stemmers.stem(lang, toks.surface(i))),
+                "type": t.kind,
+                "start_offset": t.start,
+                "end_offset": t.end,
+                "position": i,
+                "stopword": res.is_stopword(lang, toks.key(i)),
+            })
+        })
+        .collect();
+    let sentences: Vec<_> = toks
+        .sentences()
+        .iter()
+        .map(|s| serde_json::json!({"start": s.start, "end": s.end}))
+        .collect();
+    let out = serde_json::json!({"lang": lang, "tokens": tokens, "sentences": sentences});
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: DataArgs) -> Result<ExitCode> {
+    let res = args.load()?;
+    println!("data files:");
+    for s in res.sources() {
+        println!("  {s}");
+    }
+    println!("themes: {}", res.themes().len());
+    for lang in [Lang::Fr, Lang::En] {
+        println!("cues compiled ({}): {}", lang.as_str(), res.cue_count(lang));
+    }
+    println!("ok");
+    Ok(ExitCode::SUCCESS)
+}

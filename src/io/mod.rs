@@ -1,0 +1,7 @@
+//! Reading comments from CSV / TSV / JSONL / plain text, and writing outcomes as JSONL or CSV.
+
+mod read;
+mod write;
+
+pub use read::{BadRecord, Columns, Format, Item, ReadOptions, Reader, open};
+pub use write::{OutputFormat, Writer};

@@ -1,0 +1,596 @@
+//! The data verbatim decides with: lexicons, taxonomy, modes and churn cues, loaded from the
+//! plain files in `lexicons/` (embedded at build time as the default), validated, and compiled
+//! into one cue matcher per language.
+
+mod config;
+pub(crate) mod matcher;
+mod tsv;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use config::{Bilingual, ChurnLevels, ModeScoring, Scoring, Thresholds};
+use config::{ChurnFile, ModesFile, SentimentConfig, TaxonomyFile};
+use matcher::{CueMatcher, Pattern, WordPat};
+
+use crate::analysis::Lang;
+use crate::error::Error;
+use crate::tokenize::Stemmers;
+
+/// The files of a lexicon set, relative to the lexicon directory, with their embedded defaults.
+const FILES: &[(&str, &str)] = &[
+    ("sentiment/fr.tsv", include_str!("../../lexicons/sentiment/fr.tsv")),
+    ("sentiment/en.tsv", include_str!("../../lexicons/sentiment/en.tsv")),
+    ("curated/sentiment_fr.tsv", include_str!("../../lexicons/curated/sentiment_fr.tsv")),
+    ("curated/sentiment_en.tsv", include_str!("../../lexicons/curated/sentiment_en.tsv")),
+    ("modifiers/fr.tsv", include_str!("../../lexicons/modifiers/fr.tsv")),
+    ("modifiers/en.tsv", include_str!("../../lexicons/modifiers/en.tsv")),
+    ("stopwords/fr.txt", include_str!("../../lexicons/stopwords/fr.txt")),
+    ("stopwords/en.txt", include_str!("../../lexicons/stopwords/en.txt")),
+    ("langid/fr.txt", include_str!("../../lexicons/langid/fr.txt")),
+    ("langid/en.txt", include_str!("../../lexicons/langid/en.txt")),
+    ("sentiment.toml", include_str!("../../lexicons/sentiment.toml")),
+    ("taxonomy.toml", include_str!("../../lexicons/taxonomy.toml")),
+    ("modes.toml", include_str!("../../lexicons/modes.toml")),
+    ("churn.toml", include_str!("../../lexicons/churn.toml")),
+];
+
+/// Where to load data from. The default is the embedded copy of `lexicons/`.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// A directory laid out like `lexicons/`: each file present there replaces the embedded one.
+    pub dir: Option<PathBuf>,
+    /// A taxonomy file replacing the default themes.
+    pub taxonomy: Option<PathBuf>,
+}
+
+/// A loaded data file: its text and where it came from.
+struct Source {
+    name: String,
+    text: Cow<'static, str>,
+}
+
+fn source(name: &str, opts: &LoadOptions) -> Result<Source, Error> {
+    let override_path = if name == "taxonomy.toml" && opts.taxonomy.is_some() {
+        opts.taxonomy.clone()
+    } else {
+        opts.dir.as_ref().map(|d| d.join(name)).filter(|p| p.exists())
+    };
+    if let Some(path) = override_path {
+        let text = read_file(&path)?;
+        return Ok(Source { name: path.display().to_string(), text: Cow::Owned(text) });
+    }
+    let text = FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_default();
+    Ok(Source { name: format!("lexicons/{name}"), text: Cow::Borrowed(text) })
+}
+
+fn read_file(path: &Path) -> Result<String, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let line = bytes_line(e.as_bytes(), e.utf8_error().valid_up_to());
+        Error::data(path.display().to_string(), line, "file is not valid UTF-8")
+    })
+}
+
+fn bytes_line(bytes: &[u8], pos: usize) -> usize {
+    bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// What a cue means when it matches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cue {
+    /// A word or phrase with a valence (−4…4).
+    Sentiment(f32),
+    /// A negator, intensifier or contrast word.
+    Modifier(Modifier),
+    /// Mentions theme `n` of the taxonomy.
+    Theme(u16),
+    /// Points to mode `n` with a weight.
+    Mode(u8, f32),
+    /// Points to churn reason `n` with a weight.
+    Churn(u8, f32),
+}
+
+/// Kinds of modifier words (see `lexicons/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Modifier {
+    /// Negates the next `scope` words of the clause.
+    Negator { scope: u8 },
+    /// Negates only when a French `ne` opens it.
+    NegatorAfterNe { scope: u8 },
+    /// French `ne`: looks ahead `gap` words for its negator.
+    Ne { gap: u8 },
+    /// Multiplies the next sentiment word (intensifier > 1, diminisher < 1).
+    Scale(f32),
+    /// Re-weights the sentence around it: `after` for what follows.
+    Contrast { after: f32 },
+}
+
+/// A theme of the taxonomy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Theme {
+    /// Stable id.
+    pub id: String,
+    /// Parent id, for hierarchical facets.
+    pub parent: Option<String>,
+    /// Labels.
+    pub label: Bilingual<String>,
+    /// Descriptions.
+    pub description: Bilingual<String>,
+    /// Example comments.
+    pub examples: Bilingual<Vec<String>>,
+}
+
+impl Theme {
+    /// The label in `lang` (French for `und`).
+    pub fn label_in(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.label.en,
+            _ => &self.label.fr,
+        }
+    }
+}
+
+/// A churn reason.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChurnReason {
+    pub id: String,
+}
+
+/// Everything the analyser needs, loaded and compiled. Build once, share across threads.
+pub struct Resources {
+    pub(crate) scoring: Scoring,
+    thresholds: [Thresholds; 3],
+    pub(crate) themes: Vec<Theme>,
+    pub(crate) modes: Vec<String>,
+    pub(crate) mode_scoring: ModeScoring,
+    /// Valence per mode (indexed like `modes`) carried by mode cues into the tone.
+    pub(crate) mode_valence: Vec<f32>,
+    pub(crate) churn_reasons: Vec<ChurnReason>,
+    pub(crate) churn_levels: ChurnLevels,
+    pub(crate) churn_tone: config::ChurnTone,
+    langs: [LangLexicon; 3],
+    langid: [FxHashSet<String>; 2],
+    stopwords: [FxHashSet<String>; 2],
+    pub(crate) stemmers: Stemmers,
+    sources: Vec<String>,
+}
+
+/// The compiled cues of one language.
+pub(crate) struct LangLexicon {
+    pub matcher: CueMatcher<Cue>,
+    /// Valence by Snowball stem, for words not listed as such.
+    pub stems: FxHashMap<String, f32>,
+}
+
+fn lang_index(lang: Lang) -> usize {
+    match lang {
+        Lang::Fr => 0,
+        Lang::En => 1,
+        Lang::Und => 2,
+    }
+}
+
+impl Resources {
+    /// The embedded default lexicons and taxonomy.
+    pub fn embedded() -> Result<Resources, Error> {
+        Resources::load(&LoadOptions::default())
+    }
+
+    /// Loads and validates every data file, with the overrides in `opts`.
+    pub fn load(opts: &LoadOptions) -> Result<Resources, Error> {
+        let get = |name: &str| source(name, opts);
+        let sent_src = get("sentiment.toml")?;
+        let sent: SentimentConfig = config::parse(&sent_src.name, &sent_src.text)?;
+        let thresholds = thresholds(&sent_src.name, &sent)?;
+        let tax_src = get("taxonomy.toml")?;
+        let tax: TaxonomyFile = config::parse(&tax_src.name, &tax_src.text)?;
+        let modes_src = get("modes.toml")?;
+        let modes: ModesFile = config::parse(&modes_src.name, &modes_src.text)?;
+        let churn_src = get("churn.toml")?;
+        let churn: ChurnFile = config::parse(&churn_src.name, &churn_src.text)?;
+        check_version(&sent_src.name, sent.version)?;
+        check_version(&tax_src.name, tax.version)?;
+        check_version(&modes_src.name, modes.version)?;
+        check_version(&churn_src.name, churn.version)?;
+        let themes = validate_taxonomy(&tax_src, &tax)?;
+        validate_modes(&modes_src, &modes)?;
+        validate_churn(&churn_src, &churn)?;
+        if let Some(unknown) =
+            sent.mode_valence.keys().find(|k| !modes.modes.iter().any(|m| m.id.get_ref() == *k))
+        {
+            return Err(Error::data(
+                &sent_src.name,
+                0,
+                format!("[mode_valence]: unknown mode `{unknown}`"),
+            ));
+        }
+
+        let stemmers = Stemmers::default();
+        let mut langs = Vec::with_capacity(3);
+        let mut sources = vec![
+            sent_src.name.clone(),
+            tax_src.name.clone(),
+            modes_src.name.clone(),
+            churn_src.name.clone(),
+        ];
+        for (lang, code) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
+            let mut b = LexiconBuilder::default();
+            b.add_lang(lang, code, &get, &mut sources)?;
+            b.add_toml_cues(lang, &tax_src, &tax, &modes_src, &modes, &churn_src, &churn)?;
+            langs.push(b.finish(lang, &stemmers));
+        }
+        // `und`: both languages' cues, French first, English overriding shared sentiment words.
+        let mut und = LexiconBuilder::default();
+        for (lang, code) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
+            und.add_lang(lang, code, &get, &mut Vec::new())?;
+            und.add_toml_cues(lang, &tax_src, &tax, &modes_src, &modes, &churn_src, &churn)?;
+        }
+        langs.push(und.finish(Lang::Und, &stemmers));
+        let langs: [LangLexicon; 3] =
+            langs.try_into().map_err(|_| Error::Option("internal: three languages".into()))?;
+
+        let word_set = |name: &str| -> Result<FxHashSet<String>, Error> {
+            let s = get(name)?;
+            Ok(tsv::lines(&s.name, &s.text, 1)?
+                .iter()
+                .map(|l| matcher::fold_term(l.cols[0]))
+                .collect())
+        };
+        Ok(Resources {
+            scoring: sent.scoring,
+            thresholds,
+            themes,
+            modes: modes.modes.iter().map(|m| m.id.get_ref().clone()).collect(),
+            mode_valence: modes
+                .modes
+                .iter()
+                .map(|m| sent.mode_valence.get(m.id.get_ref()).copied().unwrap_or(0.0))
+                .collect(),
+            mode_scoring: modes.scoring,
+            churn_reasons: churn
+                .reasons
+                .iter()
+                .map(|r| ChurnReason { id: r.id.get_ref().clone() })
+                .collect(),
+            churn_levels: churn.levels,
+            churn_tone: churn.tone,
+            langs,
+            langid: [word_set("langid/fr.txt")?, word_set("langid/en.txt")?],
+            stopwords: [word_set("stopwords/fr.txt")?, word_set("stopwords/en.txt")?],
+            stemmers,
+            sources,
+        })
+    }
+
+    pub(crate) fn lexicon(&self, lang: Lang) -> &LangLexicon {
+        &self.langs[lang_index(lang)]
+    }
+
+    /// Label thresholds for `lang`.
+    pub fn thresholds(&self, lang: Lang) -> Thresholds {
+        self.thresholds[lang_index(lang)]
+    }
+
+    /// Replaces the label thresholds of `lang` (used by `eval --sweep`).
+    pub fn set_thresholds(&mut self, lang: Lang, t: Thresholds) {
+        self.thresholds[lang_index(lang)] = t;
+    }
+
+    /// Is `key` (accent-folded) a French (`Fr`) or English (`En`) function word?
+    pub(crate) fn is_function_word(&self, lang: Lang, key: &str) -> bool {
+        match lang {
+            Lang::Fr => self.langid[0].contains(key),
+            Lang::En => self.langid[1].contains(key),
+            Lang::Und => false,
+        }
+    }
+
+    /// Does `lang`'s lexicon have a cue starting with the word `key` (accent-folded)?
+    pub(crate) fn knows_word(&self, lang: Lang, key: &str) -> bool {
+        self.langs[lang_index(lang)].matcher.starts_with_word(key)
+    }
+
+    /// Is `key` (accent-folded) a stop word of `lang`?
+    pub fn is_stopword(&self, lang: Lang, key: &str) -> bool {
+        match lang {
+            Lang::Fr => self.stopwords[0].contains(key),
+            Lang::En => self.stopwords[1].contains(key),
+            Lang::Und => self.stopwords[0].contains(key) || self.stopwords[1].contains(key),
+        }
+    }
+
+    /// The taxonomy's themes.
+    pub fn themes(&self) -> &[Theme] {
+        &self.themes
+    }
+
+    /// The data files in use (embedded names or override paths), for method notes.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// Number of cues compiled for `lang`.
+    pub fn cue_count(&self, lang: Lang) -> usize {
+        self.langs[lang_index(lang)].matcher.len()
+    }
+}
+
+fn check_version(file: &str, v: u32) -> Result<(), Error> {
+    if v != 1 {
+        return Err(Error::data(
+            file,
+            0,
+            format!("unsupported version {v} (this build reads version 1)"),
+        ));
+    }
+    Ok(())
+}
+
+fn thresholds(file: &str, s: &SentimentConfig) -> Result<[Thresholds; 3], Error> {
+    let get = |code: &str| -> Result<Thresholds, Error> {
+        let t = s
+            .thresholds
+            .get(code)
+            .copied()
+            .ok_or_else(|| Error::data(file, 0, format!("missing [thresholds.{code}]")))?;
+        if t.negative > t.positive {
+            return Err(Error::data(
+                file,
+                0,
+                format!("[thresholds.{code}]: negative must be <= positive"),
+            ));
+        }
+        Ok(t)
+    };
+    Ok([get("fr")?, get("en")?, get("und")?])
+}
+
+fn cue_error(src: &Source, span: std::ops::Range<usize>, message: String) -> Error {
+    Error::data(&src.name, config::line_of(&src.text, span.start), message)
+}
+
+fn validate_taxonomy(src: &Source, tax: &TaxonomyFile) -> Result<Vec<Theme>, Error> {
+    let mut seen = FxHashSet::default();
+    for t in &tax.themes {
+        let id = t.id.get_ref();
+        if !is_id(id) {
+            return Err(cue_error(
+                src,
+                t.id.span(),
+                format!("theme id `{id}` must be snake_case (a-z, 0-9, _)"),
+            ));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(cue_error(src, t.id.span(), format!("duplicate theme id `{id}`")));
+        }
+        if t.cues.fr.is_empty() && t.cues.en.is_empty() {
+            return Err(cue_error(src, t.id.span(), format!("theme `{id}` has no cues")));
+        }
+    }
+    for t in &tax.themes {
+        if let Some(p) = &t.parent {
+            if !seen.contains(p.get_ref()) {
+                return Err(cue_error(
+                    src,
+                    p.span(),
+                    format!("unknown parent theme `{}`", p.get_ref()),
+                ));
+            }
+            // Walk up: a cycle would loop forever in facet paths.
+            let mut cur = Some(p.get_ref().clone());
+            let mut steps = 0;
+            while let Some(c) = cur {
+                if c == *t.id.get_ref() || steps > tax.themes.len() {
+                    return Err(cue_error(
+                        src,
+                        p.span(),
+                        format!("theme `{}` is its own ancestor", t.id.get_ref()),
+                    ));
+                }
+                cur = tax
+                    .themes
+                    .iter()
+                    .find(|x| *x.id.get_ref() == c)
+                    .and_then(|x| x.parent.as_ref().map(|p| p.get_ref().clone()));
+                steps += 1;
+            }
+        }
+    }
+    if tax.themes.is_empty() {
+        return Err(Error::data(&src.name, 0, "the taxonomy defines no [[theme]]"));
+    }
+    Ok(tax
+        .themes
+        .iter()
+        .map(|t| Theme {
+            id: t.id.get_ref().clone(),
+            parent: t.parent.as_ref().map(|p| p.get_ref().clone()),
+            label: t.label.clone(),
+            description: t.description.clone(),
+            examples: t.examples.clone(),
+        })
+        .collect())
+}
+
+fn validate_modes(src: &Source, modes: &ModesFile) -> Result<(), Error> {
+    let mut seen = FxHashSet::default();
+    for m in &modes.modes {
+        if !is_id(m.id.get_ref()) || !seen.insert(m.id.get_ref().clone()) {
+            return Err(cue_error(
+                src,
+                m.id.span(),
+                format!("mode id `{}` is invalid or repeated", m.id.get_ref()),
+            ));
+        }
+    }
+    if modes.modes.is_empty() || modes.modes.len() > 250 {
+        return Err(Error::data(&src.name, 0, "between 1 and 250 [[mode]] entries are needed"));
+    }
+    Ok(())
+}
+
+fn validate_churn(src: &Source, churn: &ChurnFile) -> Result<(), Error> {
+    let l = churn.levels;
+    if !(0.0 < l.low && l.low <= l.medium && l.medium <= l.high && l.high <= 1.0) {
+        return Err(Error::data(
+            &src.name,
+            0,
+            "[levels] must satisfy 0 < low <= medium <= high <= 1",
+        ));
+    }
+    let mut seen = FxHashSet::default();
+    for r in &churn.reasons {
+        if !is_id(r.id.get_ref()) || !seen.insert(r.id.get_ref().clone()) {
+            return Err(cue_error(
+                src,
+                r.id.span(),
+                format!("reason id `{}` is invalid or repeated", r.id.get_ref()),
+            ));
+        }
+        if !(0.0..=1.0).contains(&r.weight) {
+            return Err(cue_error(
+                src,
+                r.id.span(),
+                format!("reason `{}`: weight must be in [0, 1]", r.id.get_ref()),
+            ));
+        }
+    }
+    if churn.reasons.len() > 250 {
+        return Err(Error::data(&src.name, 0, "at most 250 [[reason]] entries"));
+    }
+    Ok(())
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Collects one language's cues before compiling them.
+#[derive(Default)]
+struct LexiconBuilder {
+    matcher: CueMatcher<Cue>,
+    /// Sentiment valence by pattern: later files override earlier ones.
+    sentiment: FxHashMap<Pattern, f32>,
+    sentiment_order: Vec<Pattern>,
+}
+
+impl LexiconBuilder {
+    fn add_lang(
+        &mut self,
+        lang: Lang,
+        code: &str,
+        get: &dyn Fn(&str) -> Result<Source, Error>,
+        sources: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        for name in [format!("sentiment/{code}.tsv"), format!("curated/sentiment_{code}.tsv")] {
+            let src = get(&name)?;
+            for line in tsv::lines(&src.name, &src.text, 2)? {
+                let v = tsv::number(&src.name, &line, 1, (-4.0, 4.0))?;
+                let pat = Pattern::parse(line.cols[0])
+                    .map_err(|m| Error::data(&src.name, line.number, m))?;
+                if self.sentiment.insert(pat.clone(), v).is_none() {
+                    self.sentiment_order.push(pat);
+                }
+            }
+            sources.push(src.name);
+        }
+        let src = get(&format!("modifiers/{code}.tsv"))?;
+        for line in tsv::lines(&src.name, &src.text, 3)? {
+            let m = parse_modifier(&src.name, &line)?;
+            let pat =
+                Pattern::parse(line.cols[0]).map_err(|m| Error::data(&src.name, line.number, m))?;
+            self.matcher.add(pat, Cue::Modifier(m));
+        }
+        sources.push(src.name);
+        let _ = lang;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_toml_cues(
+        &mut self,
+        lang: Lang,
+        tax_src: &Source,
+        tax: &TaxonomyFile,
+        modes_src: &Source,
+        modes: &ModesFile,
+        churn_src: &Source,
+        churn: &ChurnFile,
+    ) -> Result<(), Error> {
+        let pick = |b: &Bilingual<Vec<toml::Spanned<String>>>| -> Vec<toml::Spanned<String>> {
+            if lang == Lang::En { b.en.clone() } else { b.fr.clone() }
+        };
+        for (i, t) in tax.themes.iter().enumerate() {
+            for cue in pick(&t.cues) {
+                let pat =
+                    Pattern::parse(cue.get_ref()).map_err(|m| cue_error(tax_src, cue.span(), m))?;
+                self.matcher.add(pat, Cue::Theme(i as u16));
+            }
+        }
+        for (i, m) in modes.modes.iter().enumerate() {
+            let cues = if lang == Lang::En { &m.cues.en } else { &m.cues.fr };
+            for cue in cues {
+                let (text, w) = cue.get_ref();
+                let pat =
+                    Pattern::parse(text).map_err(|msg| cue_error(modes_src, cue.span(), msg))?;
+                self.matcher.add(pat, Cue::Mode(i as u8, *w));
+            }
+        }
+        for (i, r) in churn.reasons.iter().enumerate() {
+            for cue in pick(&r.cues) {
+                let pat = Pattern::parse(cue.get_ref())
+                    .map_err(|m| cue_error(churn_src, cue.span(), m))?;
+                self.matcher.add(pat, Cue::Churn(i as u8, r.weight));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, lang: Lang, stemmers: &Stemmers) -> LangLexicon {
+        let mut by_stem: FxHashMap<String, (f32, u32)> = FxHashMap::default();
+        for pat in &self.sentiment_order {
+            let v = self.sentiment[pat];
+            if let [WordPat::Exact(w)] = pat.0.as_slice()
+                && w.chars().count() >= 4
+                && w.chars().all(char::is_alphabetic)
+            {
+                let e = by_stem.entry(stemmers.stem(lang, w)).or_insert((0.0, 0));
+                e.0 += v;
+                e.1 += 1;
+            }
+            self.matcher.add(pat.clone(), Cue::Sentiment(v));
+        }
+        let stems = by_stem.into_iter().map(|(k, (sum, n))| (k, sum / n as f32)).collect();
+        LangLexicon { matcher: self.matcher, stems }
+    }
+}
+
+fn parse_modifier(file: &str, line: &tsv::Line<'_>) -> Result<Modifier, Error> {
+    let kind = line.cols[1];
+    let scope =
+        |max: f32| -> Result<u8, Error> { Ok(tsv::number(file, line, 2, (1.0, max))? as u8) };
+    Ok(match kind {
+        "negator" => Modifier::Negator { scope: scope(8.0)? },
+        "negator_after_ne" => Modifier::NegatorAfterNe { scope: scope(8.0)? },
+        "ne" => Modifier::Ne { gap: scope(8.0)? },
+        "intensifier" => Modifier::Scale(tsv::number(file, line, 2, (1.0, 3.0))?),
+        "diminisher" => Modifier::Scale(tsv::number(file, line, 2, (0.0, 1.0))?),
+        "contrast" => Modifier::Contrast { after: tsv::number(file, line, 2, (0.0, 4.0))? },
+        other => {
+            return Err(Error::data(
+                file,
+                line.number,
+                format!(
+                    "unknown modifier kind `{other}` (negator, negator_after_ne, ne, intensifier, diminisher, contrast)"
+                ),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

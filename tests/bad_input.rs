@@ -1,0 +1,142 @@
+//! Bad input: every input record gives exactly one output record, an analysis or an error
+//! naming file, line and field; counts reconcile; the process never panics.
+
+use crate::util::{jsonl, repo, run, summary};
+
+fn error_kinds(records: &[serde_json::Value]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .map(|r| {
+            let kind = r["error"]["kind"].as_str().unwrap_or("ok").to_string();
+            (r["id"].as_str().unwrap_or_default().to_string(), kind)
+        })
+        .collect()
+}
+
+#[test]
+fn broken_csv_gives_one_record_per_row() {
+    let out = run(&["analyze", "tests/data/bad/broken.csv", "--channel-column", "channel"], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs = jsonl(&out);
+    let kinds = error_kinds(&recs);
+    assert_eq!(
+        kinds,
+        [
+            ("b1", "ok"),
+            ("b2", "malformed"),
+            ("b3", "empty_text"),
+            ("b4", "empty_text"),
+            ("b5", "invalid_utf8"),
+            ("b6", "invalid_utf8"),
+            ("b7", "unsupported_language"),
+            // The unclosed quote swallows the rest of the file into one field, so the row is short.
+            ("b8", "malformed"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let b6 = &recs[5]["error"];
+    assert_eq!(b6["field"], "channel");
+    assert_eq!(b6["line"], 7);
+    assert!(b6["file"].as_str().unwrap().ends_with("broken.csv"));
+    assert_eq!(recs[1]["error"]["message"], "row has 5 fields, the header has 3");
+    let (read, analysed, errors) = summary(&out);
+    assert_eq!((read, analysed, errors), (8, 1, 7));
+}
+
+#[test]
+fn broken_jsonl_gives_one_record_per_line() {
+    let out = run(&["analyze", "tests/data/bad/mixed.jsonl"], b"");
+    assert!(out.status.success());
+    let recs = jsonl(&out);
+    let kinds: Vec<String> = error_kinds(&recs).into_iter().map(|k| k.1).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ok",
+            "malformed",
+            "malformed",
+            "missing_field",
+            "malformed",
+            "invalid_utf8",
+            "empty_text",
+            "ok",
+            "missing_field"
+        ]
+    );
+    // A numeric id is kept as text; a line that cannot be parsed is named by file:line.
+    assert_eq!(recs[7]["id"], "8");
+    assert!(recs[1]["id"].as_str().unwrap().ends_with("mixed.jsonl:2"));
+    assert_eq!(recs[3]["error"]["field"], "text");
+    assert_eq!(summary(&out), (9, 2, 7));
+}
+
+#[test]
+fn invalid_utf8_text_lines_and_strict_exit_code() {
+    let out = run(&["analyze", "tests/data/bad/lines.txt", "--strict"], b"");
+    assert_eq!(out.status.code(), Some(1), "--strict exits 1 when a record failed");
+    let kinds: Vec<String> = error_kinds(&jsonl(&out)).into_iter().map(|k| k.1).collect();
+    assert_eq!(kinds, ["ok", "invalid_utf8", "ok"]);
+    assert_eq!(summary(&out), (3, 2, 1));
+}
+
+#[test]
+fn huge_comments_analysed_up_to_the_limit_then_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let sentence = "Le conseiller était aimable mais la facture est fausse. ";
+    let mut big = sentence.repeat(1_000_000 / sentence.len());
+    big.truncate(1_000_000);
+    let over = "x".repeat((1 << 20) + 1);
+    let body = format!(
+        "{}\n{}\n",
+        serde_json::json!({"id": "big", "text": big}),
+        serde_json::json!({"id": "over", "text": over})
+    );
+    std::fs::write(&path, body).unwrap();
+    let out = run(&["analyze", path.to_str().unwrap()], b"");
+    let recs = jsonl(&out);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["lang"], "fr");
+    assert_eq!(recs[0]["text"].as_str().unwrap().len(), 1_000_000);
+    assert_eq!(recs[1]["error"]["kind"], "text_too_long");
+    assert_eq!(summary(&out), (2, 1, 1));
+}
+
+#[test]
+fn bad_flags_and_files_give_clear_messages() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["analyze", "tests/data/bad/broken.csv", "--text-column", "verbatim"],
+            "no column `verbatim` in the header (columns: id, text, channel)",
+        ),
+        (&["analyze", "does-not-exist.csv"], "does-not-exist.csv"),
+        (&["analyze", "README.md"], "cannot tell the format from the file name"),
+        (&["analyze", "-", "--output-format", "xml"], "invalid value 'xml'"),
+        (&["analyze", "--lang", "de"], "invalid value 'de'"),
+        (&["eval", "--preset", "airline-en", "--data-dir", "/nonexistent"], "not found"),
+        (
+            &["analyze", "--taxonomy", "tests/data/bad/taxonomy.toml"],
+            "taxonomy.toml:6: cue `p*`: a prefix needs at least 3 letters",
+        ),
+        (
+            &["analyze", "--taxonomy", "tests/data/bad/lines.txt"],
+            "lines.txt:2: file is not valid UTF-8",
+        ),
+        (&["analyze", "--taxonomy", "no-such-taxonomy.toml"], "no-such-taxonomy.toml"),
+    ];
+    for (args, expected) in cases {
+        let out = run(args, b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} should exit 2, stderr: {err}");
+        assert!(err.contains(expected), "{args:?}: expected `{expected}` in: {err}");
+    }
+}
+
+#[test]
+fn empty_input_is_fine() {
+    let out = run(&["analyze", "-"], b"");
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(summary(&out), (0, 0, 0));
+    let _ = repo("");
+}

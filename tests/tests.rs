@@ -1,0 +1,15 @@
+//! Integration tests, one binary. Index:
+//! - `cli`: the command line end to end on real sample files (flags, formats, help).
+//! - `bad_input`: broken CSV, invalid UTF-8, empty and huge texts, other languages, bad flags:
+//!   one output record per input record, counts reconcile, never a panic.
+//! - `golden`: the sample's full output against the committed golden file, and its agreement
+//!   with the labels the team wrote.
+//! - `datasets`: accuracy on the public labelled datasets in ../shared/data (skipped with a
+//!   message when they are absent).
+
+mod util;
+
+mod bad_input;
+mod cli;
+mod datasets;
+mod golden;
