@@ -60,16 +60,11 @@ impl<'a> Scan<'a> {
         let start = self.toks.tokens()[s.idx[m.start]].start;
         let end = self.toks.tokens()[s.idx[m.end - 1]].end;
         let text = &self.toks.text()[start..end];
-        let cue = self.lex.matcher.entry(m.entry).0.display();
-        let same = crate::normalize::fold(text).replace(['-', '’'], " ") == cue.replace('-', " ");
-        Evidence {
-            start,
-            end,
-            text: text.to_string(),
-            cue: (!same).then_some(cue),
-            weight: None,
-            negated: false,
-        }
+        // Matching already made the words equal up to case and accents; only a prefix cue
+        // (`factur*`) tells the reader something the text does not.
+        let pattern = &self.lex.matcher.entry(m.entry).0;
+        let cue = pattern.has_prefix().then(|| pattern.display());
+        Evidence { start, end, text: text.to_string(), cue, weight: None, negated: false }
     }
 }
 
@@ -191,3 +186,6 @@ fn negation_scopes(
     }
     negated
 }
+
+#[cfg(test)]
+mod tests;

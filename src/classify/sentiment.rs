@@ -43,9 +43,16 @@ pub(crate) fn label(score: f32, t: Thresholds) -> Polarity {
     }
 }
 
+/// Tone of a sentence or a theme's clauses (short spans: `span_thresholds`).
 pub(crate) fn tone(raw: f32, scan: &Scan<'_>) -> Tone {
     let score = squash(raw, scan.res.scoring.alpha);
-    Tone { label: label(score, scan.res.thresholds(scan.lang)), score: round3(score) }
+    Tone { label: label(score, scan.res.span_thresholds), score: round3(score) }
+}
+
+/// Damps the growth of a sum with the number of items in it (`length_exponent`), so that a
+/// long review with many mild words does not outweigh a short, clear comment.
+fn per_item(raw: f32, n: usize, scan: &Scan<'_>) -> f32 {
+    if n <= 1 { raw } else { raw / (n as f32).powf(scan.res.scoring.length_exponent) }
 }
 
 pub(crate) fn round3(x: f32) -> f32 {
@@ -65,9 +72,10 @@ pub(crate) fn score(scan: &Scan<'_>) -> Scored {
         if raw != 0.0 && s.exclamations > 0 {
             raw += raw.signum() * scan.res.scoring.exclamation * s.exclamations.min(3) as f32;
         }
-        sentence_raw.push(raw);
+        let n = items.len() - first;
+        sentence_raw.push(per_item(raw, n, scan));
         total += raw;
-        let t = tone(raw, scan);
+        let t = tone(per_item(raw, n, scan), scan);
         sentences.push(SentenceTone {
             start: s.span.0,
             end: s.span.1,
@@ -75,7 +83,8 @@ pub(crate) fn score(scan: &Scan<'_>) -> Scored {
             score: t.score,
         });
     }
-    let t = tone(total, scan);
+    let score = squash(per_item(total, items.len(), scan), scan.res.scoring.alpha);
+    let t = Tone { label: label(score, scan.res.thresholds(scan.lang)), score: round3(score) };
     let evidence = items.iter().map(|i| i.evidence.clone()).collect();
     Scored {
         sentiment: Sentiment { label: t.label, score: t.score, evidence, sentences },
@@ -92,7 +101,6 @@ fn sentence_items(
     out: &mut Vec<Item>,
 ) {
     let sc = &scan.res.scoring;
-    // Longest sentiment match wins at each position; matches are sorted by start already.
     let mut taken = vec![false; s.idx.len()];
     let mut chosen: Vec<(usize, usize, f32, Option<u32>)> = Vec::new();
     let mut by_len: Vec<_> = s
@@ -103,7 +111,11 @@ fn sentence_items(
             _ => None,
         })
         .collect();
-    by_len.sort_by_key(|(m, _)| (std::cmp::Reverse(m.end - m.start), m.start));
+    // Longest first; at equal span the entry added last wins (curated files load after the
+    // general lexicon, so `rapide*` from the curated list beats the general `rapide`).
+    by_len.sort_by_key(|(m, _)| {
+        (std::cmp::Reverse(m.end - m.start), m.start, std::cmp::Reverse(m.entry))
+    });
     for (m, v) in by_len {
         if taken[m.start..m.end].iter().any(|&t| t) {
             continue;
@@ -147,8 +159,9 @@ fn sentence_items(
     }
 }
 
-/// Mode cues carry tone too: a reported incident ("site is down", "ne fonctionne plus") is a
-/// bad experience even without an opinion word. Only where no sentiment entry already matched.
+/// Mode and churn cues carry tone too: a reported incident ("site is down", "ne fonctionne
+/// plus") or an intent to leave is a bad experience even without an opinion word. Only where no
+/// sentiment entry already matched.
 fn mode_cues(
     scan: &Scan<'_>,
     s: &SentenceScan,
@@ -156,8 +169,11 @@ fn mode_cues(
     chosen: &mut Vec<(usize, usize, f32, Option<u32>)>,
 ) {
     for m in &s.matches {
-        let Cue::Mode(i, w) = scan.cue(m) else { continue };
-        let v = scan.res.mode_valence[i as usize] * w;
+        let v = match scan.cue(m) {
+            Cue::Mode(i, w) => scan.res.mode_valence[i as usize] * w,
+            Cue::Churn(r, _) => scan.res.churn_valence[r as usize],
+            _ => continue,
+        };
         if v == 0.0 || taken[m.start..m.end].iter().any(|&t| t) {
             continue;
         }
@@ -220,11 +236,10 @@ fn is_shouting(s: &str) -> bool {
 pub(crate) fn clause_raw(scan: &Scan<'_>, scored: &Scored, si: usize, positions: &[usize]) -> f32 {
     let s = &scan.sentences[si];
     let clauses: Vec<u16> = positions.iter().map(|&p| s.clause[p]).collect();
-    let raw: f32 = scored
+    let (raw, n) = scored
         .items
         .iter()
         .filter(|i| i.sentence == si && clauses.contains(&s.clause[i.pos]))
-        .map(|i| i.local)
-        .sum();
-    if raw == 0.0 { scored.sentence_raw[si] } else { raw }
+        .fold((0.0, 0), |(sum, n), i| (sum + i.local, n + 1));
+    if raw == 0.0 { scored.sentence_raw[si] } else { per_item(raw, n, scan) }
 }

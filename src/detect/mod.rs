@@ -52,13 +52,13 @@ pub fn detect(tokens: &Tokens<'_>, res: &Resources) -> Detected {
     // Few or mixed function words: which language's lexicons know more of the words?
     let (lex_fr, lex_en) = lexicon_hits(tokens, res);
     // Long text that neither the function words nor the lexicons recognise: another language?
-    if words >= 8 && (hits + lex_fr.max(lex_en)) * 4 < words {
-        if let Some(info) = whatlang::detect(tokens.text())
-            && info.is_reliable()
-            && !matches!(info.lang(), WLang::Fra | WLang::Eng)
-        {
-            return Detected::Other(info.lang().code(), info.lang().eng_name());
-        }
+    if words >= 8
+        && (hits + lex_fr.max(lex_en)) * 4 < words
+        && let Some(info) = whatlang::detect(tokens.text())
+        && info.is_reliable()
+        && !matches!(info.lang(), WLang::Fra | WLang::Eng)
+    {
+        return Detected::Other(info.lang().code(), info.lang().eng_name());
     }
     if lex_fr != lex_en && hits == 0 {
         return Detected::Supported(if lex_fr > lex_en { Lang::Fr } else { Lang::En });

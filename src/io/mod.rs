@@ -4,4 +4,4 @@ mod read;
 mod write;
 
 pub use read::{BadRecord, Columns, Format, Item, ReadOptions, Reader, open};
-pub use write::{OutputFormat, Writer};
+pub use write::{CSV_COLUMNS, OutputFormat, Writer, csv_header, encode_into};

@@ -31,48 +31,59 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "text",
 ];
 
-/// Writes outcomes in one format.
-pub struct Writer<W: Write> {
-    inner: Inner<W>,
+/// Appends the encoding of one outcome (one line, newline included) to `buf`. Encoding is
+/// separate from writing so that callers can encode in parallel and write in order.
+pub fn encode_into(o: &Outcome, format: OutputFormat, buf: &mut Vec<u8>) -> io::Result<()> {
+    match format {
+        OutputFormat::Jsonl => {
+            serde_json::to_writer(&mut *buf, o).map_err(io::Error::other)?;
+            buf.push(b'\n');
+            Ok(())
+        }
+        OutputFormat::Csv => csv_line(&csv_row(o), buf),
+    }
 }
 
-enum Inner<W: Write> {
-    Jsonl(W),
-    Csv(Box<csv::Writer<W>>),
+/// The CSV header line (write it once before the rows).
+pub fn csv_header() -> Vec<u8> {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = csv_line(&CSV_COLUMNS.map(String::from), &mut buf);
+    buf
+}
+
+fn csv_line(fields: &[String], buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1024).from_writer(buf);
+    w.write_record(fields).map_err(io::Error::other)?;
+    w.flush()
+}
+
+/// Writes outcomes in one format to a `Write`.
+pub struct Writer<W: Write> {
+    out: W,
+    format: OutputFormat,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> Writer<W> {
-    /// A writer; the CSV header is written with the first record.
-    pub fn new(out: W, format: OutputFormat) -> io::Result<Self> {
-        Ok(Writer {
-            inner: match format {
-                OutputFormat::Jsonl => Inner::Jsonl(out),
-                OutputFormat::Csv => {
-                    let mut w = csv::Writer::from_writer(out);
-                    w.write_record(CSV_COLUMNS).map_err(io::Error::other)?;
-                    Inner::Csv(Box::new(w))
-                }
-            },
-        })
+    /// A writer; for CSV the header is written at once.
+    pub fn new(mut out: W, format: OutputFormat) -> io::Result<Self> {
+        if format == OutputFormat::Csv {
+            out.write_all(&csv_header())?;
+        }
+        Ok(Writer { out, format, buf: Vec::new() })
     }
 
     /// Writes one outcome.
     pub fn write(&mut self, o: &Outcome) -> io::Result<()> {
-        match &mut self.inner {
-            Inner::Jsonl(w) => {
-                serde_json::to_writer(&mut *w, o).map_err(io::Error::other)?;
-                w.write_all(b"\n")
-            }
-            Inner::Csv(w) => w.write_record(csv_row(o)).map_err(io::Error::other),
-        }
+        self.buf.clear();
+        encode_into(o, self.format, &mut self.buf)?;
+        self.out.write_all(&self.buf)
     }
 
     /// Flushes the output.
     pub fn flush(&mut self) -> io::Result<()> {
-        match &mut self.inner {
-            Inner::Jsonl(w) => w.flush(),
-            Inner::Csv(w) => w.flush(),
-        }
+        self.out.flush()
     }
 }
 

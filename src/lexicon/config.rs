@@ -30,11 +30,16 @@ pub struct SentimentConfig {
     pub version: u32,
     /// How word valences combine.
     pub scoring: Scoring,
-    /// Label thresholds per language (`fr`, `en`, `und`).
+    /// Label thresholds per language (`fr`, `en`, `und`), for whole comments.
     pub thresholds: BTreeMap<String, Thresholds>,
+    /// Label thresholds for sentences and theme clauses: short spans, where one clear word decides.
+    pub span_thresholds: Thresholds,
     /// Valence carried by each matched cue of a mode (by mode id), times the cue's weight.
     #[serde(default)]
     pub mode_valence: BTreeMap<String, f32>,
+    /// Valence carried by each matched cue of a churn reason (by reason id).
+    #[serde(default)]
+    pub churn_valence: BTreeMap<String, f32>,
 }
 
 /// Scoring parameters (see `lexicons/sentiment.toml` for what each does).
@@ -50,6 +55,8 @@ pub struct Scoring {
     pub contrast_before: f32,
     /// Normalisation constant: score = s / sqrt(s² + alpha).
     pub alpha: f32,
+    /// A sum of n sentiment items is divided by n^length_exponent before squashing.
+    pub length_exponent: f32,
     /// Added per `!` (up to 3) in the direction of the sentence's sum.
     pub exclamation: f32,
     /// Multiplier for an all-capitals word in a text that is not all capitals.

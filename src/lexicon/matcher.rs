@@ -6,7 +6,7 @@
 //! word (a hash lookup, plus one lookup per possible prefix length), then the rest of the
 //! sequence is compared.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::normalize;
 use crate::tokenize::{self, Tokens};
@@ -73,6 +73,11 @@ impl Pattern {
         Ok(Pattern(words))
     }
 
+    /// Does the cue end with a prefix word (`factur*`)?
+    pub fn has_prefix(&self) -> bool {
+        matches!(self.0.last(), Some(WordPat::Prefix(_)))
+    }
+
     /// The cue as a reviewer would write it back (folded).
     pub fn display(&self) -> String {
         let words: Vec<String> = self
@@ -107,6 +112,9 @@ pub(crate) struct CueMatcher<P> {
     exact: FxHashMap<String, Vec<u32>>,
     prefix: FxHashMap<String, Vec<u32>>,
     prefix_lens: Vec<usize>,
+    /// The first three characters of every prefix cue: most words have none, and this one
+    /// lookup spares them a lookup per prefix length.
+    prefix_heads: FxHashSet<String>,
 }
 
 impl<P> Default for CueMatcher<P> {
@@ -116,6 +124,7 @@ impl<P> Default for CueMatcher<P> {
             exact: FxHashMap::default(),
             prefix: FxHashMap::default(),
             prefix_lens: Vec::new(),
+            prefix_heads: FxHashSet::default(),
         }
     }
 }
@@ -132,6 +141,7 @@ impl<P> CueMatcher<P> {
                     self.prefix_lens.push(n);
                     self.prefix_lens.sort_unstable();
                 }
+                self.prefix_heads.insert(p.chars().take(3).collect());
                 self.prefix.entry(p.clone()).or_default().push(id);
             }
         }
@@ -160,7 +170,8 @@ impl<P> CueMatcher<P> {
             if let Some(ids) = self.exact.get(key) {
                 self.extend_at(ids, keys, start, out);
             }
-            if self.prefix_lens.is_empty() {
+            let head_end = key.char_indices().nth(3).map_or(key.len(), |(i, _)| i);
+            if self.prefix_lens.is_empty() || !self.prefix_heads.contains(&key[..head_end]) {
                 continue;
             }
             for &n in &self.prefix_lens {

@@ -144,12 +144,15 @@ pub(crate) struct ChurnReason {
 pub struct Resources {
     pub(crate) scoring: Scoring,
     thresholds: [Thresholds; 3],
+    pub(crate) span_thresholds: Thresholds,
     pub(crate) themes: Vec<Theme>,
     pub(crate) modes: Vec<String>,
     pub(crate) mode_scoring: ModeScoring,
     /// Valence per mode (indexed like `modes`) carried by mode cues into the tone.
     pub(crate) mode_valence: Vec<f32>,
     pub(crate) churn_reasons: Vec<ChurnReason>,
+    /// Valence per churn reason (indexed like `churn_reasons`) carried into the tone.
+    pub(crate) churn_valence: Vec<f32>,
     pub(crate) churn_levels: ChurnLevels,
     pub(crate) churn_tone: config::ChurnTone,
     langs: [LangLexicon; 3],
@@ -243,6 +246,7 @@ impl Resources {
         Ok(Resources {
             scoring: sent.scoring,
             thresholds,
+            span_thresholds: sent.span_thresholds,
             themes,
             modes: modes.modes.iter().map(|m| m.id.get_ref().clone()).collect(),
             mode_valence: modes
@@ -251,6 +255,11 @@ impl Resources {
                 .map(|m| sent.mode_valence.get(m.id.get_ref()).copied().unwrap_or(0.0))
                 .collect(),
             mode_scoring: modes.scoring,
+            churn_valence: churn
+                .reasons
+                .iter()
+                .map(|r| sent.churn_valence.get(r.id.get_ref()).copied().unwrap_or(0.0))
+                .collect(),
             churn_reasons: churn
                 .reasons
                 .iter()

@@ -12,12 +12,17 @@ const CLITICS: [&str; 15] = [
     "quelqu",
 ];
 
+/// Is `head` (without apostrophe) an elided clitic such as `l`, `qu`?
+pub(crate) fn is_clitic(head: &str) -> bool {
+    head.len() <= 6 && CLITICS.iter().any(|c| head.eq_ignore_ascii_case(c))
+}
+
 /// If `word` starts with an elided clitic followed by a letter, the byte length of the clitic
 /// including its apostrophe.
 pub(crate) fn split(word: &str) -> Option<usize> {
     let (pos, apostrophe) = word.char_indices().find(|&(_, c)| is_apostrophe(c))?;
     let head = &word[..pos];
-    if head.is_empty() || head.len() > 6 || !CLITICS.iter().any(|c| head.eq_ignore_ascii_case(c)) {
+    if !is_clitic(head) {
         return None;
     }
     let cut = pos + apostrophe.len_utf8();

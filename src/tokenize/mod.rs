@@ -186,6 +186,20 @@ impl Builder<'_> {
     }
 
     fn punct(&mut self, start: usize, seg: &str) {
+        // "l' avion" or a cue written "n'": the apostrophe that Unicode segmentation left on
+        // its own still closes the clitic before it.
+        if seg.chars().all(normalize::is_apostrophe)
+            && let Some(prev) = self.tokens.last_mut()
+            && prev.kind == TokenKind::Word
+            && prev.end == start
+            && elision::is_clitic(&self.text[prev.start..prev.end])
+        {
+            prev.kind = TokenKind::Clitic;
+            prev.end = start + seg.len();
+            self.keys.push('\'');
+            prev.key.end += 1;
+            return;
+        }
         self.push(start, start + seg.len(), TokenKind::Punct, seg);
         if seg.chars().any(|c| matches!(c, '.' | '!' | '?' | '…' | '¡' | '¿' | '。')) {
             self.close_sentence_after_terminators();

@@ -8,19 +8,38 @@ use regex::Regex;
 
 use super::TokenKind;
 
-/// One alternation, so the text is scanned once. Group names tell which kind matched; the order
-/// matters where two could start at the same byte (a URL before an emoticon such as `:/`).
-static SPECIAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?P<url>(?i:https?://|www\.)[^\s<>\x22«»]+[^\s<>\x22«».,;:!?)\]'’])",
-        r"|(?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
-        r"|(?P<markup></?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>)",
-        r"|(?P<entity>&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)",
-        r"|(?P<mention>@[A-Za-z0-9_]{1,30})",
-        r"|(?P<hashtag>#[\p{L}\p{N}_]{1,60})",
-        r"|(?P<emoticon>(?:[:;=8][\-o^']?[)(\]\[DPpO/\\|*3]|<3|\^\^|\^_\^|:'\())(?:[\s.,!?]|$)",
-    ))
-    .expect("constant regex compiles")
+/// One pattern per kind, each with a cheap byte test that must pass before it runs. A single
+/// alternation of all of them defeats the regex crate's lazy DFA (Unicode classes blow up its
+/// cache) and falls back to a much slower engine; small patterns stay on the fast path.
+/// The order is the priority where two start at the same byte (a URL before an emoticon `:/`).
+static PATTERNS: LazyLock<Vec<(Regex, TokenKind, fn(&str) -> bool)>> = LazyLock::new(|| {
+    let table: [(&str, TokenKind, fn(&str) -> bool); 7] = [
+        (
+            r"(?i:https?://|www\.)[^\s<>\x22«»]+[^\s<>\x22«».,;:!?)\]'’]",
+            TokenKind::Url,
+            |t| t.contains("://") || t.contains("www.") || t.contains("WWW."),
+        ),
+        (
+            r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+            TokenKind::Email,
+            |t| t.contains('@'),
+        ),
+        (r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>", TokenKind::Markup, |t| t.contains('<')),
+        (r"&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});", TokenKind::Entity, |t| {
+            t.contains('&')
+        }),
+        (r"@[A-Za-z0-9_]{1,30}", TokenKind::Mention, |t| t.contains('@')),
+        (r"#[\p{L}\p{N}_]{1,60}", TokenKind::Hashtag, |t| t.contains('#')),
+        (
+            r"(?:[:;=8][\-o^']?[)(\]\[DPpO/\\|*3]|<3|\^\^|\^_\^|:'\()(?:[\s.,!?]|$)",
+            TokenKind::Emoji,
+            |t| t.bytes().any(|b| matches!(b, b':' | b';' | b'=' | b'8' | b'<' | b'^')),
+        ),
+    ];
+    table
+        .into_iter()
+        .map(|(p, k, f)| (Regex::new(p).expect("constant regex compiles"), k, f))
+        .collect()
 });
 
 /// A special span: byte range and kind. For emoticons the trailing delimiter is excluded.
@@ -32,39 +51,33 @@ pub(crate) struct Special {
 
 /// Finds the special spans of `text`, in order, non-overlapping.
 pub(crate) fn find(text: &str) -> Vec<Special> {
-    // Cheap guard: every pattern needs one of these bytes.
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b'@' | b'/' | b'.' | b'<' | b'&' | b'#' | b':' | b';' | b'=' | b'^'))
-    {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for caps in SPECIAL.captures_iter(text) {
-        let (m, kind) = if let Some(m) = caps.name("url") {
-            (m, TokenKind::Url)
-        } else if let Some(m) = caps.name("email") {
-            (m, TokenKind::Email)
-        } else if let Some(m) = caps.name("markup") {
-            (m, TokenKind::Markup)
-        } else if let Some(m) = caps.name("entity") {
-            (m, TokenKind::Entity)
-        } else if let Some(m) = caps.name("mention") {
-            (m, TokenKind::Mention)
-        } else if let Some(m) = caps.name("hashtag") {
-            (m, TokenKind::Hashtag)
-        } else if let Some(m) = caps.name("emoticon") {
-            (m, TokenKind::Emoji)
-        } else {
-            continue;
-        };
-        // An emoticon must not be glued to a word on its left ("http:" or "10:30").
-        if kind == TokenKind::Emoji
-            && text[..m.start()].chars().next_back().is_some_and(|c| c.is_alphanumeric())
-        {
+    let mut found: Vec<(usize, usize, Special)> = Vec::new();
+    for (priority, (re, kind, trigger)) in PATTERNS.iter().enumerate() {
+        if !trigger(text) {
             continue;
         }
-        out.push(Special { start: m.start(), end: m.end(), kind });
+        for m in re.find_iter(text) {
+            let (start, mut end) = (m.start(), m.end());
+            if *kind == TokenKind::Emoji {
+                // The emoticon pattern includes the delimiter that follows it.
+                let s = m.as_str();
+                if s.len() > 2 && s.ends_with(|c: char| c.is_whitespace() || ".,!?".contains(c)) {
+                    end -= s.chars().next_back().map_or(0, char::len_utf8);
+                }
+                // An emoticon must not be glued to a word on its left ("http:" or "10:30").
+                if text[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric()) {
+                    continue;
+                }
+            }
+            found.push((start, priority, Special { start, end, kind: *kind }));
+        }
+    }
+    found.sort_by_key(|f| (f.0, f.1));
+    let mut out: Vec<Special> = Vec::with_capacity(found.len());
+    for (_, _, sp) in found {
+        if out.last().is_none_or(|last| sp.start >= last.end) {
+            out.push(sp);
+        }
     }
     out
 }

@@ -16,6 +16,9 @@ fn sentences(text: &str) -> Vec<&str> {
 fn french_elision_and_apostrophes() {
     assert_eq!(keys("J’adore l'appli"), ["j'", "adore", "l'", "appli"]);
     assert_eq!(keys("jusqu’à aujourd'hui"), ["jusqu'", "a", "aujourd'hui"]);
+    assert_eq!(keys("n'"), ["n'"]);
+    assert_eq!(keys("l’ avion"), ["l'", "avion"]);
+    assert_eq!(keys("Tom' s"), ["tom", "'", "s"]);
     let t = tokenize("L’Assurance");
     assert_eq!(t.surface(0), "L’");
     assert_eq!(t.surface(1), "Assurance");
