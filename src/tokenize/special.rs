@@ -8,12 +8,15 @@ use regex::Regex;
 
 use super::TokenKind;
 
+/// A cheap test on the whole text: can the pattern match at all?
+type Trigger = fn(&str) -> bool;
+
 /// One pattern per kind, each with a cheap byte test that must pass before it runs. A single
 /// alternation of all of them defeats the regex crate's lazy DFA (Unicode classes blow up its
 /// cache) and falls back to a much slower engine; small patterns stay on the fast path.
 /// The order is the priority where two start at the same byte (a URL before an emoticon `:/`).
-static PATTERNS: LazyLock<Vec<(Regex, TokenKind, fn(&str) -> bool)>> = LazyLock::new(|| {
-    let table: [(&str, TokenKind, fn(&str) -> bool); 7] = [
+static PATTERNS: LazyLock<Vec<(Regex, TokenKind, Trigger)>> = LazyLock::new(|| {
+    let table: [(&str, TokenKind, Trigger); 7] = [
         (
             r"(?i:https?://|www\.)[^\s<>\x22«»]+[^\s<>\x22«».,;:!?)\]'’]",
             TokenKind::Url,
