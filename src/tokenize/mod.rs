@@ -4,6 +4,7 @@
 //! Offsets are never modified after a token is made: every evidence span, highlight and API
 //! offset comes from them, so they always slice the text the user gave us.
 
+mod ascii;
 mod elision;
 mod special;
 
@@ -149,30 +150,47 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Word-segments `text[from..to]`.
+    /// Word-segments `text[from..to]`: whitespace runs end sentences at line breaks; each run
+    /// between them goes through the ASCII fast path or full UAX #29 segmentation. Word
+    /// boundaries never cross whitespace, so segmenting runs one by one gives the same words.
     fn segment(&mut self, from: usize, to: usize) {
-        if from >= to {
-            return;
-        }
         let text = self.text;
-        for (off, seg) in text[from..to].split_word_bound_indices() {
-            let start = from + off;
-            let first = seg.chars().next().unwrap_or(' ');
-            if first.is_whitespace() {
-                if seg.contains('\n') {
-                    self.close_sentence();
-                }
-                continue;
+        let mut pos = from;
+        while pos < to {
+            let rest = &text[pos..to];
+            let ws = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+            if rest[..ws].contains('\n') {
+                self.close_sentence();
             }
-            if seg.chars().any(char::is_alphabetic) {
-                self.word(start, seg);
-            } else if seg.chars().any(char::is_numeric) {
-                self.push(start, start + seg.len(), TokenKind::Number, seg);
-            } else if seg.chars().any(is_pictographic) {
-                self.push(start, start + seg.len(), TokenKind::Emoji, seg);
-            } else {
-                self.punct(start, seg);
+            pos += ws;
+            let rest = &text[pos..to];
+            let run = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            if run > 0 {
+                self.run(pos, &rest[..run]);
             }
+            pos += run;
+        }
+    }
+
+    fn run(&mut self, start: usize, run: &str) {
+        if run.is_ascii() {
+            ascii::segment(run, |a, b| self.classify(start + a, &run[a..b]));
+        } else {
+            for (off, seg) in run.split_word_bound_indices() {
+                self.classify(start + off, seg);
+            }
+        }
+    }
+
+    fn classify(&mut self, start: usize, seg: &str) {
+        if seg.chars().any(char::is_alphabetic) {
+            self.word(start, seg);
+        } else if seg.chars().any(char::is_numeric) {
+            self.push(start, start + seg.len(), TokenKind::Number, seg);
+        } else if seg.chars().any(is_pictographic) {
+            self.push(start, start + seg.len(), TokenKind::Emoji, seg);
+        } else if seg.chars().any(|c| !c.is_whitespace()) {
+            self.punct(start, seg);
         }
     }
 
