@@ -72,15 +72,6 @@ impl Analyzer {
         items.par_iter().map(|v| self.analyze(v)).collect()
     }
 
-    /// Analyses a batch and counts the outcomes into `summary`.
-    pub fn analyze_counted(&self, items: &[Verbatim], summary: &mut Summary) -> Vec<Outcome> {
-        let out = self.analyze_batch(items);
-        for o in &out {
-            summary.count(o);
-        }
-        out
-    }
-
     fn analyze_record(&self, v: &Verbatim) -> Result<Analysis, RecordError> {
         let fail = |kind: ErrorKind, message: String| RecordError {
             kind,

@@ -213,28 +213,28 @@ impl Resources {
         }
 
         let stemmers = Stemmers::default();
-        let mut langs = Vec::with_capacity(3);
         let mut sources = vec![
             sent_src.name.clone(),
             tax_src.name.clone(),
             modes_src.name.clone(),
             churn_src.name.clone(),
         ];
-        for (lang, code) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
+        let toml_cues = (&tax_src, &tax, &modes_src, &modes, &churn_src, &churn);
+        let build = |langs: &[Lang], sources: &mut Vec<String>| -> Result<LangLexicon, Error> {
             let mut b = LexiconBuilder::default();
-            b.add_lang(lang, code, &get, &mut sources)?;
-            b.add_toml_cues(lang, &tax_src, &tax, &modes_src, &modes, &churn_src, &churn)?;
-            langs.push(b.finish(lang, &stemmers));
-        }
-        // `und`: both languages' cues, French first, English overriding shared sentiment words.
-        let mut und = LexiconBuilder::default();
-        for (lang, code) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
-            und.add_lang(lang, code, &get, &mut Vec::new())?;
-            und.add_toml_cues(lang, &tax_src, &tax, &modes_src, &modes, &churn_src, &churn)?;
-        }
-        langs.push(und.finish(Lang::Und, &stemmers));
-        let langs: [LangLexicon; 3] =
-            langs.try_into().map_err(|_| Error::Option("internal: three languages".into()))?;
+            for &lang in langs {
+                b.add_lang(lang, &get, sources)?;
+                b.add_toml_cues(lang, toml_cues)?;
+            }
+            // `und` compiles both languages, French first: English overrides shared words.
+            let stem_lang = if langs.len() == 1 { langs[0] } else { Lang::Und };
+            Ok(b.finish(stem_lang, &stemmers))
+        };
+        let langs = [
+            build(&[Lang::Fr], &mut sources)?,
+            build(&[Lang::En], &mut sources)?,
+            build(&[Lang::Fr, Lang::En], &mut Vec::new())?,
+        ];
 
         let word_set = |name: &str| -> Result<FxHashSet<String>, Error> {
             let s = get(name)?;
@@ -478,6 +478,10 @@ fn is_id(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The TOML files whose cues go into every language's matcher, with their sources for errors.
+type TomlCues<'a> =
+    (&'a Source, &'a TaxonomyFile, &'a Source, &'a ModesFile, &'a Source, &'a ChurnFile);
+
 /// Collects one language's cues before compiling them.
 #[derive(Default)]
 struct LexiconBuilder {
@@ -491,10 +495,10 @@ impl LexiconBuilder {
     fn add_lang(
         &mut self,
         lang: Lang,
-        code: &str,
         get: &dyn Fn(&str) -> Result<Source, Error>,
         sources: &mut Vec<String>,
     ) -> Result<(), Error> {
+        let code = lang.as_str();
         for name in [format!("sentiment/{code}.tsv"), format!("curated/sentiment_{code}.tsv")] {
             let src = get(&name)?;
             for line in tsv::lines(&src.name, &src.text, 2)? {
@@ -515,21 +519,11 @@ impl LexiconBuilder {
             self.matcher.add(pat, Cue::Modifier(m));
         }
         sources.push(src.name);
-        let _ = lang;
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add_toml_cues(
-        &mut self,
-        lang: Lang,
-        tax_src: &Source,
-        tax: &TaxonomyFile,
-        modes_src: &Source,
-        modes: &ModesFile,
-        churn_src: &Source,
-        churn: &ChurnFile,
-    ) -> Result<(), Error> {
+    fn add_toml_cues(&mut self, lang: Lang, files: TomlCues<'_>) -> Result<(), Error> {
+        let (tax_src, tax, modes_src, modes, churn_src, churn) = files;
         let pick = |b: &Bilingual<Vec<toml::Spanned<String>>>| -> Vec<toml::Spanned<String>> {
             if lang == Lang::En { b.en.clone() } else { b.fr.clone() }
         };

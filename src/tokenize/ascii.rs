@@ -38,8 +38,12 @@ fn is_word(c: u8) -> bool {
 
 /// UAX #29 WB6/WB7 (letter mid letter) and WB11/WB12 (digit mid digit).
 fn joins(before: u8, mid: u8, after: u8) -> bool {
-    (before.is_ascii_alphabetic() && after.is_ascii_alphabetic() && matches!(mid, b':' | b'.' | b'\''))
-        || (before.is_ascii_digit() && after.is_ascii_digit() && matches!(mid, b',' | b';' | b'.' | b'\''))
+    (before.is_ascii_alphabetic()
+        && after.is_ascii_alphabetic()
+        && matches!(mid, b':' | b'.' | b'\''))
+        || (before.is_ascii_digit()
+            && after.is_ascii_digit()
+            && matches!(mid, b',' | b';' | b'.' | b'\''))
 }
 
 #[cfg(test)]
@@ -55,7 +59,10 @@ mod tests {
 
     #[test]
     fn examples() {
-        assert_eq!(fast("l'avion,3.5;don't_x"), [(0, "l'avion"), (7, ","), (8, "3.5"), (11, ";"), (12, "don't_x")]);
+        assert_eq!(
+            fast("l'avion,3.5;don't_x"),
+            [(0, "l'avion"), (7, ","), (8, "3.5"), (11, ";"), (12, "don't_x")]
+        );
         assert_eq!(fast("a.1"), [(0, "a"), (1, "."), (2, "1")]);
         assert_eq!(fast("e.g."), [(0, "e.g"), (3, ".")]);
     }
