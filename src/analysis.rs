@@ -17,7 +17,8 @@ pub enum Lang {
     Fr,
     /// English.
     En,
-    /// Undetermined: too short to tell. Analysed with both languages' lexicons.
+    /// Undetermined: too short to tell, or another language (see the record's warnings).
+    /// Analysed with both languages' lexicons.
     Und,
 }
 
@@ -215,6 +216,18 @@ pub struct Analysis {
     /// PII masked in this record, when `--redact` is on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redactions: Vec<RedactionCount>,
+    /// Things the reader should know about this record (e.g. it is in another language).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// A note attached to an analysed record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// Stable machine-readable kind, snake_case (`other_language`).
+    pub kind: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
 }
 
 /// One output record: an analysis or an error naming file, line and field.

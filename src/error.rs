@@ -81,8 +81,6 @@ pub enum ErrorKind {
     EmptyText,
     /// The text is longer than the configured limit.
     TextTooLong,
-    /// The text is in a language verbatim does not analyse.
-    UnsupportedLanguage,
 }
 
 impl ErrorKind {
@@ -94,7 +92,6 @@ impl ErrorKind {
             ErrorKind::MissingField => "missing_field",
             ErrorKind::EmptyText => "empty_text",
             ErrorKind::TextTooLong => "text_too_long",
-            ErrorKind::UnsupportedLanguage => "unsupported_language",
         }
     }
 }

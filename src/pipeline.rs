@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, Lang, Outcome, RedactionCount};
+use crate::analysis::{Analysis, Lang, Outcome, RedactionCount, Warning};
 use crate::classify::{Scan, churn, mode, sentiment, themes};
 use crate::detect::{self, Detected};
 use crate::error::{ErrorKind, RecordError};
@@ -95,17 +95,21 @@ impl Analyzer {
         }
         let (text, redactions) = self.redact(&v.text);
         let toks = tokenize::tokenize(&text);
+        let mut warnings = Vec::new();
         let lang = match self.opts.lang {
             Some(l) => l,
             None => match detect::detect(&toks, &self.res) {
                 Detected::Supported(l) => l,
                 Detected::Other(code, name) => {
-                    return Err(fail(
-                        ErrorKind::UnsupportedLanguage,
-                        format!(
-                            "the text looks {name} ({code}); verbatim analyses French and English (force one with --lang)"
+                    // Kept, not dropped: the analyst decides what to do with it.
+                    warnings.push(Warning {
+                        kind: "other_language",
+                        message: format!(
+                            "the text looks {name} ({code}); verbatim analyses French and English, so it was \
+                             analysed as `und` with both lexicons (force a language with --lang)"
                         ),
-                    ));
+                    });
+                    Lang::Und
                 }
             },
         };
@@ -126,6 +130,7 @@ impl Analyzer {
             churn,
             meta: v.meta.clone(),
             redactions,
+            warnings,
         })
     }
 

@@ -22,6 +22,8 @@ pub struct Summary {
     pub redacted: BTreeMap<String, u64>,
     /// Analysed records by language.
     pub languages: BTreeMap<String, u64>,
+    /// Analysed records with warnings, by warning kind.
+    pub warnings: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -32,6 +34,9 @@ impl Summary {
             Outcome::Analysed(a) => {
                 self.analysed += 1;
                 *self.languages.entry(a.lang.as_str().to_string()).or_default() += 1;
+                for w in &a.warnings {
+                    *self.warnings.entry(w.kind.to_string()).or_default() += 1;
+                }
                 for r in &a.redactions {
                     *self.redacted.entry(r.kind.as_str().to_string()).or_default() +=
                         r.count as u64;
@@ -65,6 +70,9 @@ impl fmt::Display for Summary {
         }
         if !self.languages.is_empty() {
             write!(f, "; languages: {}", list(&self.languages))?;
+        }
+        if !self.warnings.is_empty() {
+            write!(f, "; warnings: {}", list(&self.warnings))?;
         }
         if !self.redacted.is_empty() {
             write!(f, "; redacted: {}", list(&self.redacted))?;

@@ -28,7 +28,7 @@ fn broken_csv_gives_one_record_per_row() {
             ("b4", "empty_text"),
             ("b5", "invalid_utf8"),
             ("b6", "invalid_utf8"),
-            ("b7", "unsupported_language"),
+            ("b7", "ok"),
             // The unclosed quote swallows the rest of the file into one field, so the row is short.
             ("b8", "malformed"),
         ]
@@ -40,7 +40,11 @@ fn broken_csv_gives_one_record_per_row() {
     assert!(b6["file"].as_str().unwrap().ends_with("broken.csv"));
     assert_eq!(recs[1]["error"]["message"], "row has 5 fields, the header has 3");
     let (read, analysed, errors) = summary(&out);
-    assert_eq!((read, analysed, errors), (8, 1, 7));
+    assert_eq!((read, analysed, errors), (8, 2, 6));
+    // Another language is kept, as `und`, with a warning that says so.
+    assert_eq!(recs[6]["lang"], "und");
+    assert_eq!(recs[6]["warnings"][0]["kind"], "other_language");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warnings: other_language 1"));
 }
 
 #[test]

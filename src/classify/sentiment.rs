@@ -210,10 +210,12 @@ fn scale_before(scan: &Scan<'_>, s: &SentenceScan, pos: usize) -> f32 {
     let window = scan.res.scoring.modifier_window;
     let mut f = 1.0;
     for m in &s.matches {
-        if m.end <= pos && m.end + window > pos && s.clause[m.start] == s.clause[pos] {
-            if let Cue::Modifier(Modifier::Scale(x)) = scan.cue(m) {
-                f *= x;
-            }
+        if m.end <= pos
+            && m.end + window > pos
+            && s.clause[m.start] == s.clause[pos]
+            && let Cue::Modifier(Modifier::Scale(x)) = scan.cue(m)
+        {
+            f *= x;
         }
     }
     f
