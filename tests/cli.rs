@@ -1,19 +1,6 @@
 //! The command line on the shipped sample files.
 
-use crate::util::{jsonl, run, summary};
-
-const SAMPLE_ARGS: &[&str] = &[
-    "analyze",
-    "samples/comments.csv",
-    "--date-column",
-    "date",
-    "--channel-column",
-    "channel",
-    "--customer-column",
-    "customer",
-    "--score-column",
-    "score",
-];
+use crate::util::{SAMPLE_ARGS, jsonl, run, summary};
 
 #[test]
 fn help_has_examples() {

@@ -7,24 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::util::{jsonl, repo, run};
+use crate::util::{SAMPLE_ARGS, jsonl, repo, run};
 
 fn sample_output() -> Vec<serde_json::Value> {
-    let out = run(
-        &[
-            "analyze",
-            "samples/comments.csv",
-            "--date-column",
-            "date",
-            "--channel-column",
-            "channel",
-            "--customer-column",
-            "customer",
-            "--score-column",
-            "score",
-        ],
-        b"",
-    );
+    let out = run(SAMPLE_ARGS, b"");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     jsonl(&out)
 }

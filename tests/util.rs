@@ -4,6 +4,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// `verbatim analyze` on the shipped sample, with all its metadata columns.
+pub const SAMPLE_ARGS: &[&str] = &[
+    "analyze",
+    "samples/comments.csv",
+    "--date-column",
+    "date",
+    "--channel-column",
+    "channel",
+    "--customer-column",
+    "customer",
+    "--score-column",
+    "score",
+];
+
 /// Path of a file in the repository.
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
