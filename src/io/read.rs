@@ -489,3 +489,73 @@ fn json_record(line: &str, cols: &Columns, origin: Origin) -> Item {
         origin,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(format: Format, data: &'static [u8], cols: Columns) -> Vec<Item> {
+        let dir = tempfile::tempdir().unwrap();
+        let ext = match format {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+            Format::Text => "txt",
+        };
+        let path = dir.path().join(format!("in.{ext}"));
+        std::fs::write(&path, data).unwrap();
+        open(&path, &ReadOptions { format: None, columns: cols, max_line_bytes: 64 })
+            .unwrap()
+            .collect()
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path(Path::new("a/b.CSV")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("x.tsv.gz")), Some(Format::Tsv));
+        assert_eq!(Format::from_path(Path::new("x.ndjson")), Some(Format::Jsonl));
+        assert_eq!(Format::from_path(Path::new("x.toml")), None);
+        assert_eq!(Format::from_path(Path::new("noext")), None);
+    }
+
+    #[test]
+    fn csv_columns_meta_and_bom() {
+        let cols =
+            Columns { text: "verbatim".into(), date: Some("d".into()), ..Columns::default() };
+        let got = items(
+            Format::Csv,
+            b"\xef\xbb\xbfid,verbatim,d\n7,\"Bonjour, \"\"cher\"\" client\",2025-01-02\n",
+            cols,
+        );
+        let v = got[0].as_ref().unwrap();
+        assert_eq!(v.id, "7");
+        assert_eq!(v.text, "Bonjour, \"cher\" client");
+        assert_eq!(v.meta.date.as_deref(), Some("2025-01-02"));
+        assert_eq!(v.origin.line, 2);
+    }
+
+    #[test]
+    fn jsonl_ids_types_and_long_lines() {
+        let got = items(
+            Format::Jsonl,
+            b"{\"id\": 3, \"text\": \"ok\"}\n{\"text\": \"no id\"}\n{\"id\": \"x\", \"text\": \"this line is far longer than the sixty-four bytes allowed here\"}\n{\"id\": \"y\", \"text\": [1]}\n",
+            Columns::default(),
+        );
+        assert_eq!(got[0].as_ref().unwrap().id, "3");
+        assert_eq!(got[1].as_ref().unwrap().id, "2", "no id: the line number");
+        assert_eq!(got[2].as_ref().unwrap_err().error.kind, ErrorKind::TextTooLong);
+        let bad = got[3].as_ref().unwrap_err();
+        assert_eq!(
+            (bad.id.as_str(), bad.error.kind, bad.error.field.as_deref()),
+            ("y", ErrorKind::Malformed, Some("text"))
+        );
+    }
+
+    #[test]
+    fn text_lines_skip_blanks_and_keep_line_numbers() {
+        let got = items(Format::Text, b"un\r\n\n  \ndeux\n", Columns::default());
+        let ids: Vec<(String, String)> =
+            got.into_iter().map(|i| i.unwrap()).map(|v| (v.id, v.text)).collect();
+        assert_eq!(ids, [("1".into(), "un".into()), ("4".into(), "deux".into())]);
+    }
+}
