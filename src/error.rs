@@ -42,6 +42,9 @@ pub enum Error {
     /// Evaluation data could not be loaded.
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
+    /// The full-text index could not be built, opened or searched.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
 }
 
 impl Error {

@@ -24,6 +24,7 @@ mod classify;
 pub mod detect;
 pub mod error;
 pub mod eval;
+pub mod index;
 pub mod io;
 pub mod lexicon;
 pub mod normalize;

@@ -6,6 +6,9 @@
 //!   with the labels the team wrote.
 //! - `datasets`: accuracy on the public labelled datasets in ../shared/data (skipped with a
 //!   message when they are absent).
+//! - `search`: `verbatim index` and `verbatim search` end to end (queries, filters, facets,
+//!   paging, history, more-like-this, update/delete), the FR insurance reviews, and an indexer
+//!   killed mid-run.
 
 mod util;
 
@@ -13,3 +16,4 @@ mod bad_input;
 mod cli;
 mod datasets;
 mod golden;
+mod search;

@@ -64,6 +64,12 @@ enum Command {
     Tokenize(TokenizeArgs),
     /// Load and validate the lexicons and taxonomy, and print what is loaded
     Check(DataArgs),
+    /// Build or update a search index from analysed JSONL or raw comments
+    #[command(after_long_help = INDEX_EXAMPLES)]
+    Index(IndexArgs),
+    /// Search an index: words, phrases, boolean and field filters, facets, history, similar
+    #[command(after_long_help = SEARCH_EXAMPLES)]
+    Search(SearchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -241,6 +247,8 @@ fn main() -> ExitCode {
         Command::Eval(e) => eval(e),
         Command::Tokenize(t) => tokenize(t),
         Command::Check(d) => check(d),
+        Command::Index(i) => index(i),
+        Command::Search(s) => search(s),
     };
     match result {
         Ok(code) => code,
@@ -578,5 +586,357 @@ fn check(args: DataArgs) -> Result<ExitCode> {
         println!("cues compiled ({}): {}", lang.as_str(), res.cue_count(lang));
     }
     println!("ok");
+    Ok(ExitCode::SUCCESS)
+}
+
+const INDEX_EXAMPLES: &str = "\
+Examples:
+  # Index the output of `verbatim analyze` (labels as they are)
+  verbatim analyze samples/comments.csv --customer-column customer --date-column date -o out.jsonl
+  verbatim index --index idx out.jsonl
+
+  # Analyse raw comments on the way in (same reading options as `analyze`)
+  verbatim index --index idx samples/comments.csv --date-column date --customer-column customer
+
+  # Remove two records; start again from scratch
+  verbatim index --index idx --delete s001 s002
+  verbatim index --index idx --rebuild out.jsonl
+";
+
+const SEARCH_EXAMPLES: &str = "\
+Examples:
+  verbatim search --index idx 'facture erreur'
+  verbatim search --index idx '\"service client\" AND NOT theme:delivery'
+  verbatim search --index idx 'theme:billing sentiment:negative lang:fr date:[2025-01-01 TO 2025-03-31]'
+  verbatim search --index idx --format json --limit 20 --offset 20 refund
+  verbatim search --index idx --customer C5608        # one customer's records, oldest first
+  verbatim search --index idx --like s001 lang:en     # records like s001, English only
+
+Fields: id, customer, channel, lang (fr, en, und), sentiment (positive, negative, neutral),
+sentiment_score, theme (an id also matches its sub-themes), mode, churn (none, low, medium,
+high), churn_risk, date (2025-01-31, ranges [A TO B]), text_fr, text_en. Words without a field
+are searched in French and English.
+";
+
+#[derive(Args)]
+struct IndexArgs {
+    /// The index directory (created when absent)
+    #[arg(long, value_name = "DIR", env = "VERBATIM_INDEX")]
+    index: PathBuf,
+    /// Inputs: JSONL from `verbatim analyze`, or raw CSV/TSV/JSONL/text to analyse (`-` for
+    /// standard input, the default unless --delete is given)
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Delete the records with these ids (before indexing the inputs, if any)
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    delete: Vec<String>,
+    /// Remove every document first, then index the inputs
+    #[arg(long)]
+    rebuild: bool,
+    /// Commit (make durable) after this many documents
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    commit_every: usize,
+    /// Memory for the indexing threads, in MiB
+    #[arg(long, default_value_t = 200, value_name = "MIB")]
+    memory: usize,
+    /// Indexing threads (default: tantivy's choice)
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress and no summary on stderr
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    read: RawReadArgs,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// How raw (not yet analysed) inputs are read and analysed.
+#[derive(Args)]
+#[command(next_help_heading = "Raw input")]
+struct RawReadArgs {
+    /// Input format (default: from the file extension)
+    #[arg(long, value_enum)]
+    input_format: Option<InFormat>,
+    /// Column (CSV/TSV) or field (JSONL) holding the comment
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column or field holding the record id (line number when absent)
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// Column holding the comment's date
+    #[arg(long)]
+    date_column: Option<String>,
+    /// Column holding a score (NPS, CSAT, stars)
+    #[arg(long)]
+    score_column: Option<String>,
+    /// Column holding the channel
+    #[arg(long)]
+    channel_column: Option<String>,
+    /// Column holding the customer id
+    #[arg(long)]
+    customer_column: Option<String>,
+    /// Language: detect per comment, or force one
+    #[arg(long, value_enum, default_value = "auto")]
+    lang: LangArg,
+    /// Mask e-mail addresses, phone numbers, IBANs and card numbers before indexing
+    #[arg(long)]
+    redact: bool,
+    /// Comments longer than this many bytes are not indexed
+    #[arg(long, default_value_t = verbatim::pipeline::DEFAULT_MAX_TEXT_BYTES)]
+    max_text_bytes: usize,
+}
+
+impl RawReadArgs {
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            format: self.input_format.map(|f| match f {
+                InFormat::Csv => Format::Csv,
+                InFormat::Tsv => Format::Tsv,
+                InFormat::Jsonl => Format::Jsonl,
+                InFormat::Text => Format::Text,
+            }),
+            columns: Columns {
+                text: self.text_column.clone(),
+                id: self.id_column.clone(),
+                date: self.date_column.clone(),
+                score: self.score_column.clone(),
+                channel: self.channel_column.clone(),
+                customer: self.customer_column.clone(),
+            },
+            max_line_bytes: self.max_text_bytes.saturating_mul(6).saturating_add(1 << 16),
+        }
+    }
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// The index directory
+    #[arg(long, value_name = "DIR", env = "VERBATIM_INDEX")]
+    index: PathBuf,
+    /// The query (several arguments are joined with spaces); empty: every record
+    #[arg(value_name = "QUERY")]
+    query: Vec<String>,
+    /// Output format (default: table on a terminal, JSON otherwise)
+    #[arg(long, value_enum)]
+    format: Option<ReportFormat>,
+    /// Hits to show (default 10; with --customer, all the customer's records)
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Hits to skip (paging)
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// List every record of this customer, oldest first (the query then filters)
+    #[arg(long, value_name = "ID")]
+    customer: Option<String>,
+    /// Records similar to the record with this id (the query then filters)
+    #[arg(long, value_name = "ID")]
+    like: Option<String>,
+    /// Run every query of FILE (one a line): one JSON answer a line on stdout, latency
+    /// percentiles on stderr
+    #[arg(long, value_name = "FILE", conflicts_with = "query")]
+    queries: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+fn index(args: IndexArgs) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use verbatim::index::{Indexer, Ingest, WriteOptions};
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting up threads")?;
+    }
+    let res = Arc::new(args.data.load()?);
+    let opts = WriteOptions {
+        commit_every: args.commit_every,
+        memory_budget: args.memory.saturating_mul(1 << 20),
+        threads: args.threads,
+        rebuild: args.rebuild,
+    };
+    let mut indexer = Indexer::open(&args.index, Arc::clone(&res), &opts)?;
+    let progress = if args.quiet || !io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::new_spinner();
+        pb.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {human_pos} records indexed ({per_sec}, {elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb
+    };
+    if !args.quiet {
+        // One line per commit: what a killed run has made durable.
+        let pb = progress.clone();
+        indexer.on_commit(move |s| {
+            pb.suspend(|| {
+                eprintln!("verbatim: commit {}: {} records indexed", s.commits, s.indexed)
+            })
+        });
+    }
+    for id in &args.delete {
+        indexer.delete(id)?;
+    }
+    let inputs = if args.inputs.is_empty() && args.delete.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.inputs.clone()
+    };
+    // A second load: the analyser owns its resources, the index analysers share theirs.
+    let analyzer = Analyzer::new(
+        args.data.load()?,
+        Options {
+            lang: args.read.lang.lang(),
+            redact: args.read.redact,
+            max_text_bytes: args.read.max_text_bytes,
+        },
+    );
+    let read = args.read.read_options();
+    let ingest = Ingest { analyzer: &analyzer, read: &read, chunk: 4096 };
+    let pb = progress.clone();
+    ingest.run(&mut indexer, &inputs, &mut |n| pb.inc(n))?;
+    let stats = indexer.finish()?;
+    progress.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "verbatim: {} records read, {} indexed ({} analysed on the way in), {} not indexed, \
+             {} deleted, {} commits; the index holds {} documents",
+            stats.read,
+            stats.indexed,
+            stats.analysed,
+            stats.errors,
+            stats.deleted,
+            stats.commits,
+            stats.docs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(args: SearchArgs) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use verbatim::index::{SearchIndex, SearchRequest};
+    let res = Arc::new(args.data.load()?);
+    let index = SearchIndex::open(&args.index, res)?;
+    let mut req = SearchRequest {
+        query: args.query.join(" "),
+        customer: args.customer.clone(),
+        like: args.like.clone(),
+        limit: args.limit.unwrap_or(10),
+        offset: args.offset,
+    };
+    if args.customer.is_some() && args.limit.is_none() {
+        // A history lists everything: count first, then ask for that many.
+        let count = index.search(&SearchRequest { limit: 0, ..req.clone() })?;
+        req.limit = count.total.saturating_sub(req.offset).max(1);
+    }
+    if let Some(file) = &args.queries {
+        return search_batch(&index, req, file);
+    }
+    let found = index.search(&req)?;
+    let tty = io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if tty { ReportFormat::Table } else { ReportFormat::Json });
+    let mut out = BufWriter::new(io::stdout().lock());
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_writer(&mut out, &found)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => {
+            let colour = tty
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::env::var("TERM").map_or(true, |t| t != "dumb");
+            let (open, close) = if colour { ("\x1b[1m", "\x1b[0m") } else { ("[", "]") };
+            let shown = found.hits.len();
+            let history = args.customer.is_some() && args.like.is_none();
+            writeln!(
+                out,
+                "{} records match{}",
+                found.total,
+                if shown > 0 {
+                    format!(", showing {}-{}", found.offset + 1, found.offset + shown)
+                } else {
+                    String::new()
+                }
+            )?;
+            for h in &found.hits {
+                writeln!(
+                    out,
+                    "\n{:>7}  {}  {}  {}  {} {:+.2}  mode={}  churn={}  themes={}{}",
+                    // A history is in date order: no relevance to show.
+                    if history { "-".to_string() } else { format!("{:.3}", h.score) },
+                    h.id,
+                    h.date.as_deref().unwrap_or("-"),
+                    h.lang,
+                    h.sentiment,
+                    h.sentiment_score,
+                    h.mode,
+                    h.churn,
+                    if h.themes.is_empty() { "-".to_string() } else { h.themes.join(",") },
+                    h.customer.as_deref().map(|c| format!("  customer={c}")).unwrap_or_default(),
+                )?;
+                writeln!(out, "         {}", h.marked_snippet(open, close).replace('\n', " "))?;
+            }
+            writeln!(out)?;
+            for (name, counts) in [
+                ("theme", &found.facets.theme),
+                ("sentiment", &found.facets.sentiment),
+                ("mode", &found.facets.mode),
+                ("churn", &found.facets.churn),
+                ("lang", &found.facets.lang),
+            ] {
+                let mut items: Vec<_> = counts.iter().collect();
+                items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let line: Vec<String> = items.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                writeln!(
+                    out,
+                    "{name:>9}: {}",
+                    if line.is_empty() { "-".into() } else { line.join(" · ") }
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs each query of `file` in turn; prints one JSON answer per line and the latency
+/// distribution (the search itself: parsing, collecting, facets, snippets; not the printing).
+fn search_batch(
+    index: &verbatim::index::SearchIndex,
+    template: verbatim::index::SearchRequest,
+    file: &std::path::Path,
+) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut times = Vec::new();
+    for query in text.lines().filter(|l| !l.trim().is_empty()) {
+        let req = verbatim::index::SearchRequest { query: query.to_string(), ..template.clone() };
+        let start = std::time::Instant::now();
+        let found = index.search(&req)?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        serde_json::to_writer(&mut out, &serde_json::json!({"query": query, "result": found}))?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    if times.is_empty() {
+        bail!("no query in {}", file.display());
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    eprintln!(
+        "verbatim: {} queries over {} documents: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        times.len(),
+        index.num_docs(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,310 @@
+//! `verbatim index` and `verbatim search` end to end: the shipped sample, the French insurance
+//! reviews from ../shared/data (skipped when absent), and an indexer killed mid-run.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{SAMPLE_ARGS, repo, run, shared_data};
+
+/// Runs `verbatim search --index DIR --format json ARGS` and parses the answer.
+fn search(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["search", "--index", dir.to_str().unwrap(), "--format", "json"];
+    all.extend_from_slice(args);
+    let out = run(&all, b"");
+    assert!(
+        out.status.success(),
+        "search {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("search {args:?}: bad JSON: {e}"))
+}
+
+fn total(v: &Value) -> u64 {
+    v["total"].as_u64().expect("total")
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Every single-valued facet (sentiment, mode, churn, lang) sums to the hit count: each record
+/// has exactly one value of each.
+fn assert_facets_sum_to_total(v: &Value, what: &str) {
+    for dim in ["sentiment", "mode", "churn", "lang"] {
+        let sum: u64 =
+            v["facets"][dim].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(sum, total(v), "{what}: facet `{dim}` sums to {sum}, total is {}", total(v));
+    }
+}
+
+fn index(dir: &Path, args: &[&str]) {
+    let mut all = vec!["index", "--index", dir.to_str().unwrap(), "--quiet"];
+    all.extend_from_slice(args);
+    let out = run(&all, b"");
+    assert!(
+        out.status.success(),
+        "index {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The sample analysed to JSONL, then indexed; returns the number of analysed records.
+fn sample_index(dir: &Path) -> u64 {
+    let out = run(SAMPLE_ARGS, b"");
+    assert!(out.status.success());
+    let jsonl = dir.join("sample.jsonl");
+    std::fs::write(&jsonl, &out.stdout).unwrap();
+    let analysed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap().get("error").is_none())
+        .count();
+    index(&dir.join("idx"), &[jsonl.to_str().unwrap()]);
+    analysed as u64
+}
+
+#[test]
+fn sample_queries_filters_facets_and_paging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let all = search(&idx, &["--limit", "0"]);
+    assert_eq!(total(&all), n, "every analysed record is indexed once");
+    assert_facets_sum_to_total(&all, "all records");
+
+    // Accents, stems and both languages: the same hits with or without accents.
+    let a = search(&idx, &["résiliation"]);
+    let b = search(&idx, &["resilier"]);
+    assert!(total(&a) > 0, "résiliation finds French comments");
+    assert_eq!(total(&a), total(&b), "résiliation and resilier share a stem");
+    let cross = search(&idx, &["--limit", "0", "facture OR invoice"]);
+    assert!(
+        cross["facets"]["lang"]["fr"].as_u64() > Some(0)
+            && cross["facets"]["lang"]["en"].as_u64() > Some(0),
+        "one query finds both languages: {}",
+        cross["facets"]["lang"]
+    );
+    // An English stop word must not become a required French term.
+    assert!(total(&search(&idx, &["the refund"])) > 0);
+
+    // Filters narrow down; facet counts sum to the hit count.
+    let q = "theme:billing sentiment:negative lang:fr";
+    let f = search(&idx, &["--limit", "100", q]);
+    assert!(total(&f) > 0);
+    assert_facets_sum_to_total(&f, q);
+    for h in f["hits"].as_array().unwrap() {
+        assert_eq!(h["lang"], "fr");
+        assert_eq!(h["sentiment"], "negative");
+    }
+    // Hierarchy: a parent theme finds its sub-themes' records and counts them.
+    let billing = search(&idx, &["--limit", "0", "theme:billing"]);
+    let payment = search(&idx, &["--limit", "0", "theme:payment"]);
+    assert!(total(&payment) > 0 && total(&billing) >= total(&payment));
+    assert_eq!(billing["facets"]["theme"]["billing/payment"], total(&payment));
+    // Boolean operators, including `AND NOT`.
+    let only = total(&search(&idx, &["--limit", "0", "facture AND NOT theme:payment"]));
+    let with = total(&search(&idx, &["--limit", "0", "facture AND theme:payment"]));
+    assert_eq!(only + with, total(&search(&idx, &["--limit", "0", "facture"])));
+    // Dates: a range and a single day.
+    let q1 = search(&idx, &["--limit", "400", "date:[2025-01-01 TO 2025-03-31]"]);
+    assert!(total(&q1) > 0);
+    for h in q1["hits"].as_array().unwrap() {
+        let d = h["date"].as_str().unwrap();
+        assert!(("2025-01-01"..="2025-03-31").contains(&d), "{d} out of range");
+    }
+    // Phrases and highlighted snippets.
+    let p = search(&idx, &["\"service client\""]);
+    assert!(total(&p) > 0);
+    assert!(p["hits"][0]["snippet"].as_str().unwrap().contains("<b>"), "{}", p["hits"][0]);
+
+    // Paging: two pages of 5 are the first 10.
+    let ten = ids(&search(&idx, &["--limit", "10", "theme:billing"]));
+    let mut pages = ids(&search(&idx, &["--limit", "5", "theme:billing"]));
+    pages.extend(ids(&search(&idx, &["--limit", "5", "--offset", "5", "theme:billing"])));
+    assert_eq!(ten, pages);
+
+    // A bad query is an error with a message, not a panic.
+    let out = run(&["search", "--index", idx.to_str().unwrap(), "date:[soon TO 2025-01-01]"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a date"));
+}
+
+#[test]
+fn customer_history_like_update_and_delete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let jsonl = tmp.path().join("sample.jsonl");
+
+    // Customer history in date order (C5120 has 4 comments in the sample).
+    let customer = "C5120";
+    let hist = search(&idx, &["--customer", customer]);
+    assert_eq!(total(&hist), 4);
+    assert_eq!(hist["hits"].as_array().unwrap().len() as u64, total(&hist), "history lists all");
+    let dates: Vec<&str> =
+        hist["hits"].as_array().unwrap().iter().map(|h| h["date"].as_str().unwrap()).collect();
+    assert!(!dates.is_empty());
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "history in date order: {dates:?}");
+    assert!(hist["hits"].as_array().unwrap().iter().all(|h| h["customer"] == customer));
+
+    // More like this: similar records, never the record itself.
+    let like = search(&idx, &["--like", "s001", "--limit", "5"]);
+    assert!(total(&like) > 0);
+    assert!(!ids(&like).contains(&"s001".to_string()));
+
+    // Re-indexing the same records replaces them; delete removes; rebuild starts over.
+    index(&idx, &[jsonl.to_str().unwrap()]);
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), n, "re-indexing must not duplicate");
+    index(&idx, &["--delete", "s001", "s002"]);
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), n - 2);
+    assert_eq!(total(&search(&idx, &["id:s001"])), 0);
+    index(
+        &idx,
+        &[
+            "--rebuild",
+            "samples/comments.csv",
+            "--date-column",
+            "date",
+            "--customer-column",
+            "customer",
+        ],
+    );
+    let rebuilt = search(&idx, &["--limit", "0"]);
+    assert_eq!(total(&rebuilt), n, "raw input analysed on the way in gives the same records");
+}
+
+#[test]
+fn insurance_reviews_fr_index_and_query() {
+    let Some(data) = shared_data() else { return };
+    let file = data.join("insurance-reviews-fr/insurance_reviews_fr.tsv.gz");
+    if !file.exists() {
+        eprintln!("SKIPPED: {} not found", file.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = tmp.path().join("idx");
+    let out = run(
+        &[
+            "index",
+            "--index",
+            idx.to_str().unwrap(),
+            file.to_str().unwrap(),
+            "--text-column",
+            "text_fr",
+            "--date-column",
+            "date_publication",
+            "--customer-column",
+            "insurer",
+            "--score-column",
+            "stars",
+            "--commit-every",
+            "10000",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = search(&idx, &["--limit", "0"]);
+    assert!(total(&all) > 34_000, "34,412 reviews, a few may not analyse: {}", total(&all));
+    assert_facets_sum_to_total(&all, "all reviews");
+    for q in [
+        "résiliation",
+        "sinistre remboursement",
+        "\"service client\"",
+        "prix sentiment:negative",
+        "theme:claims churn:high",
+        "date:[2020-01-01 TO 2020-12-31] lang:fr",
+    ] {
+        let r = search(&idx, &["--limit", "20", q]);
+        assert!(total(&r) > 0, "no hit for {q}");
+        assert_facets_sum_to_total(&r, q);
+    }
+    // Stems: every spelling of résilier finds the same reviews.
+    let a = total(&search(&idx, &["--limit", "0", "résilier"]));
+    assert_eq!(a, total(&search(&idx, &["--limit", "0", "RESILIATION"])));
+    // History of one "customer" (here the insurer), in date order (dd/mm/yyyy in the input).
+    let h = search(&idx, &["--customer", "GMF", "--limit", "200"]);
+    let days: Vec<(String, String, String)> = h["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["date"].as_str())
+        .map(|d| (d[6..10].to_string(), d[3..5].to_string(), d[..2].to_string()))
+        .collect();
+    assert!(days.len() > 10);
+    assert!(days.windows(2).all(|w| w[0] <= w[1]), "GMF history in date order");
+}
+
+/// A CSV of `n` raw comments made from the sample, with unique ids.
+fn synthetic_csv(path: &Path, n: usize) {
+    let mut rdr = csv::Reader::from_path(repo("samples/comments.csv")).unwrap();
+    let texts: Vec<String> =
+        rdr.records().map(|r| r.unwrap()[5].to_string()).filter(|t| !t.trim().is_empty()).collect();
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["id", "customer", "date", "text"]).unwrap();
+    for i in 0..n {
+        let text = &texts[i % texts.len()];
+        let date = format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+        w.write_record([format!("k{i}"), format!("C{}", i % 500), date, text.clone()]).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+#[test]
+fn killed_indexer_keeps_commits_and_rerun_completes_without_duplicates() {
+    const N: usize = 40_000;
+    const EVERY: u64 = 1000;
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("raw.csv");
+    synthetic_csv(&csv, N);
+    let idx = tmp.path().join("idx");
+    let args = [
+        "index",
+        "--index",
+        idx.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        "--customer-column",
+        "customer",
+        "--date-column",
+        "date",
+        "--commit-every",
+        "1000",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verbatim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut commits = 0;
+    for line in stderr.lines() {
+        if line.unwrap().contains(": commit ") {
+            commits += 1;
+            if commits == 3 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the indexer should have been killed mid-run (N too small?)");
+
+    // The index opens with every committed record, and only whole commits.
+    let after_kill = total(&search(&idx, &["--limit", "0"]));
+    assert!(after_kill >= 3 * EVERY, "{after_kill} records after 3 commits");
+    assert!(after_kill < N as u64, "killed before the end");
+    assert_eq!(after_kill % EVERY, 0, "a commit is all or nothing");
+
+    // Re-running completes it; ids are unique terms, so nothing is duplicated.
+    let out = run(&args, b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = search(&idx, &["--limit", "0"]);
+    assert_eq!(total(&all), N as u64, "every record exactly once");
+    assert_facets_sum_to_total(&all, "after re-run");
+    for id in ["k0", "k999", "k1000", "k39999"] {
+        assert_eq!(total(&search(&idx, &[&format!("id:{id}")])), 1, "{id} indexed once");
+    }
+}
