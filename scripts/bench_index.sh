@@ -48,15 +48,16 @@ SIZE=$(du -sb "$IDX" | cut -f1)
 DOCS=$("$BIN" search --index "$IDX" --format json --limit 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 "$BIN" search --index "$IDX" --queries "$OUT/queries.txt" > "$OUT/answers.jsonl" 2> "$OUT/search.txt"
 
-python3 - "$N" "$DOCS" "$WALL" "$RSS_KB" "$SIZE" "$OUT/search.txt" <<'EOF'
-import re, sys
-n, docs, wall, rss, size, search = sys.argv[1:]
+python3 - "$N" "$DOCS" "$WALL" "$RSS_KB" "$SIZE" "$OUT/search.txt" "$CSV" <<'EOF'
+import csv, re, sys
+n, docs, wall, rss, size, search, path = sys.argv[1:]
+text_bytes = sum(len(r["text"].encode()) for r in csv.DictReader(open(path, encoding="utf-8")))
 n, docs, wall, rss, size = int(n), int(docs), float(wall), int(rss), int(size)
 lat = open(search).read().strip()
 m = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", lat)
 print(f"comments generated : {n:,}")
 print(f"documents indexed  : {docs:,}")
-print(f"index (analyse+index) : {wall:.1f} s, {docs / wall:,.0f} docs/s")
+print(f"index (analyse+index) : {wall:.1f} s, {docs / wall:,.0f} docs/s, {text_bytes / 1e6 / wall:.1f} MB/s of text ({text_bytes / 1e6:,.0f} MB)")
 print(f"index size on disk : {size / 2**20:,.1f} MiB ({size / docs:,.0f} bytes/doc)")
 print(f"indexer peak RSS   : {rss / 1024:,.0f} MiB")
 print(f"query latency      : p50 {m.group(1)} ms, p99 {m.group(2)} ms" if m else lat)
