@@ -1,5 +1,7 @@
 //! The input record: one customer comment and what came with it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// One customer comment as read from the input, untouched.
@@ -31,6 +33,9 @@ pub struct Meta {
     /// The customer id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// Any other columns the user named (`--meta-column segment`), by column name.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -40,8 +45,12 @@ impl Meta {
             && self.score.is_none()
             && self.channel.is_none()
             && self.customer.is_none()
+            && self.extra.is_empty()
     }
 }
+
+/// Names the `meta` object already uses: an extra column may not take one of them.
+pub const META_RESERVED: [&str; 4] = ["date", "score", "channel", "customer"];
 
 /// File and line a record starts at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

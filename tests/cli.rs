@@ -115,3 +115,21 @@ fn check_and_tokenize_commands() {
     assert_eq!(v["tokens"][1]["key"], "appli");
     assert_eq!(v["tokens"][1]["start_offset"], 4);
 }
+
+#[test]
+fn meta_columns_are_carried_and_reserved_names_refused() {
+    let input = "id,text,segment\n1,Super service,pro\n2,Nul,\n";
+    let out = run(
+        &["analyze", "-", "--input-format", "csv", "--meta-column", "segment"],
+        input.as_bytes(),
+    );
+    let recs = jsonl(&out);
+    assert_eq!(recs[0]["meta"]["segment"], "pro");
+    assert!(recs[1].get("meta").is_none(), "an empty value is left out");
+    let out = run(
+        &["analyze", "-", "--input-format", "csv", "--meta-column", "customer"],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--customer-column"));
+}

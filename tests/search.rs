@@ -308,3 +308,74 @@ fn killed_indexer_keeps_commits_and_rerun_completes_without_duplicates() {
         assert_eq!(total(&search(&idx, &[&format!("id:{id}")])), 1, "{id} indexed once");
     }
 }
+
+#[test]
+fn searches_run_while_the_indexer_writes() {
+    const N: usize = 40_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("raw.csv");
+    synthetic_csv(&csv, N);
+    let idx = tmp.path().join("idx");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verbatim"))
+        .args(["index", "--index", idx.to_str().unwrap(), csv.to_str().unwrap()])
+        .args(["--customer-column", "customer", "--date-column", "date", "--commit-every", "1000"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut seen, mut during) = (0u64, 0);
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if !line.contains(": commit ") || during == 3 {
+            continue;
+        }
+        // The indexer holds the index's writer lock; readers still open and see the commits.
+        let now = total(&search(&idx, &["--limit", "1", "facture"]));
+        let all = total(&search(&idx, &["--limit", "0"]));
+        assert!(all >= seen && all.is_multiple_of(1000), "{all} records visible after {seen}");
+        assert!(now <= all);
+        seen = all;
+        during += 1;
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(during, 3, "three searches ran while the indexer was running");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), N as u64);
+}
+
+#[test]
+fn user_metadata_columns_are_stored_and_searchable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("meta.csv");
+    std::fs::write(
+        &csv,
+        "id,text,segment,product\n1,\"Facture fausse, je résilie\",pro,box\n\
+         2,\"Livraison rapide, merci\",particulier,mobile\n3,Prix trop cher,pro,\n",
+    )
+    .unwrap();
+    let meta = ["--meta-column", "segment", "--meta-column", "product"];
+    // Raw input indexed directly, and the same analysed to JSONL then indexed: same answers.
+    let raw_idx = tmp.path().join("raw");
+    let mut args = vec![csv.to_str().unwrap()];
+    args.extend(meta);
+    index(&raw_idx, &args);
+    let out = run(&[&["analyze", csv.to_str().unwrap()][..], &meta[..]].concat(), b"");
+    let jsonl = tmp.path().join("a.jsonl");
+    std::fs::write(&jsonl, &out.stdout).unwrap();
+    let first: Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["meta"], serde_json::json!({"segment": "pro", "product": "box"}));
+    let analysed_idx = tmp.path().join("analysed");
+    index(&analysed_idx, &[jsonl.to_str().unwrap()]);
+    for dir in [&raw_idx, &analysed_idx] {
+        let pro = search(dir, &["meta.segment:pro"]);
+        let mut got = ids(&pro);
+        got.sort();
+        assert_eq!(got, ["1", "3"]);
+        let box_ = search(dir, &["meta.product:box AND facture"]);
+        assert_eq!(ids(&box_), ["1"]);
+        assert_eq!(box_["hits"][0]["meta"]["segment"], "pro");
+    }
+}

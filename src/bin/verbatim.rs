@@ -96,42 +96,14 @@ struct AnalyzeArgs {
     /// Input files (`-` for standard input); CSV, TSV, JSONL or text, optionally .gz
     #[arg(value_name = "INPUT", default_value = "-")]
     inputs: Vec<PathBuf>,
-    /// Input format (default: from the file extension)
-    #[arg(long, value_enum)]
-    input_format: Option<InFormat>,
-    /// Column (CSV/TSV) or field (JSONL) holding the comment
-    #[arg(long, default_value = "text")]
-    text_column: String,
-    /// Column or field holding the record id (line number when absent)
-    #[arg(long, default_value = "id")]
-    id_column: String,
-    /// Column holding the comment's date
-    #[arg(long)]
-    date_column: Option<String>,
-    /// Column holding a score (NPS, CSAT, stars)
-    #[arg(long)]
-    score_column: Option<String>,
-    /// Column holding the channel
-    #[arg(long)]
-    channel_column: Option<String>,
-    /// Column holding the customer id
-    #[arg(long)]
-    customer_column: Option<String>,
+    #[command(flatten)]
+    input: InputArgs,
     /// Write here instead of standard output
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value = "jsonl")]
     output_format: OutFormat,
-    /// Language: detect per comment, or force one
-    #[arg(long, value_enum, default_value = "auto")]
-    lang: LangArg,
-    /// Mask e-mail addresses, phone numbers, IBANs and card numbers in the output
-    #[arg(long)]
-    redact: bool,
-    /// Comments longer than this many bytes become error records
-    #[arg(long, default_value_t = verbatim::pipeline::DEFAULT_MAX_TEXT_BYTES)]
-    max_text_bytes: usize,
     /// Worker threads (default: all cores)
     #[arg(long)]
     threads: Option<usize>,
@@ -294,31 +266,8 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         bail!("--chunk must be at least 1");
     }
     let res = args.data.load()?;
-    let analyzer = Analyzer::new(
-        res,
-        Options {
-            lang: args.lang.lang(),
-            redact: args.redact,
-            max_text_bytes: args.max_text_bytes,
-        },
-    );
-    let read_opts = ReadOptions {
-        format: args.input_format.map(|f| match f {
-            InFormat::Csv => Format::Csv,
-            InFormat::Tsv => Format::Tsv,
-            InFormat::Jsonl => Format::Jsonl,
-            InFormat::Text => Format::Text,
-        }),
-        columns: Columns {
-            text: args.text_column.clone(),
-            id: args.id_column.clone(),
-            date: args.date_column.clone(),
-            score: args.score_column.clone(),
-            channel: args.channel_column.clone(),
-            customer: args.customer_column.clone(),
-        },
-        max_line_bytes: args.max_text_bytes.saturating_mul(6).saturating_add(1 << 16),
-    };
+    let analyzer = Analyzer::new(res, args.input.options());
+    let read_opts = args.input.read_options()?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -646,15 +595,15 @@ struct IndexArgs {
     #[arg(short, long)]
     quiet: bool,
     #[command(flatten)]
-    read: RawReadArgs,
+    read: InputArgs,
     #[command(flatten)]
     data: DataArgs,
 }
 
 /// How raw (not yet analysed) inputs are read and analysed.
 #[derive(Args)]
-#[command(next_help_heading = "Raw input")]
-struct RawReadArgs {
+#[command(next_help_heading = "Input")]
+struct InputArgs {
     /// Input format (default: from the file extension)
     #[arg(long, value_enum)]
     input_format: Option<InFormat>,
@@ -676,20 +625,34 @@ struct RawReadArgs {
     /// Column holding the customer id
     #[arg(long)]
     customer_column: Option<String>,
+    /// Another column to carry into `meta` under its own name (repeat for several)
+    #[arg(long, value_name = "COLUMN")]
+    meta_column: Vec<String>,
     /// Language: detect per comment, or force one
     #[arg(long, value_enum, default_value = "auto")]
     lang: LangArg,
-    /// Mask e-mail addresses, phone numbers, IBANs and card numbers before indexing
+    /// Mask e-mail addresses, phone numbers, IBANs and card numbers (text and evidence)
     #[arg(long)]
     redact: bool,
-    /// Comments longer than this many bytes are not indexed
+    /// Comments longer than this many bytes become error records
     #[arg(long, default_value_t = verbatim::pipeline::DEFAULT_MAX_TEXT_BYTES)]
     max_text_bytes: usize,
 }
 
-impl RawReadArgs {
-    fn read_options(&self) -> ReadOptions {
-        ReadOptions {
+impl InputArgs {
+    fn options(&self) -> Options {
+        Options { lang: self.lang.lang(), redact: self.redact, max_text_bytes: self.max_text_bytes }
+    }
+
+    fn read_options(&self) -> Result<ReadOptions> {
+        if let Some(name) = self
+            .meta_column
+            .iter()
+            .find(|c| verbatim::verbatim::META_RESERVED.contains(&c.as_str()))
+        {
+            bail!("--meta-column {name}: `{name}` has its own flag (--{name}-column)");
+        }
+        Ok(ReadOptions {
             format: self.input_format.map(|f| match f {
                 InFormat::Csv => Format::Csv,
                 InFormat::Tsv => Format::Tsv,
@@ -703,9 +666,10 @@ impl RawReadArgs {
                 score: self.score_column.clone(),
                 channel: self.channel_column.clone(),
                 customer: self.customer_column.clone(),
+                extra: self.meta_column.clone(),
             },
             max_line_bytes: self.max_text_bytes.saturating_mul(6).saturating_add(1 << 16),
-        }
+        })
     }
 }
 
@@ -788,15 +752,8 @@ fn index(args: IndexArgs) -> Result<ExitCode> {
         args.inputs.clone()
     };
     // A second load: the analyser owns its resources, the index analysers share theirs.
-    let analyzer = Analyzer::new(
-        args.data.load()?,
-        Options {
-            lang: args.read.lang.lang(),
-            redact: args.read.redact,
-            max_text_bytes: args.read.max_text_bytes,
-        },
-    );
-    let read = args.read.read_options();
+    let analyzer = Analyzer::new(args.data.load()?, args.read.options());
+    let read = args.read.read_options()?;
     let ingest = Ingest { analyzer: &analyzer, read: &read, chunk: 4096 };
     let pb = progress.clone();
     ingest.run(&mut indexer, &inputs, &mut |n| pb.inc(n))?;

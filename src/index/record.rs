@@ -4,7 +4,7 @@
 //! The JSONL side reads only the fields the index needs and ignores the rest, so records from a
 //! newer `analyze` with extra fields still index.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
@@ -77,12 +77,10 @@ impl IndexRecord {
             churn_risk: r.churn.risk,
             meta: Meta {
                 date: r.meta.date,
-                score: r.meta.score.map(|v| match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                }),
+                score: r.meta.score.map(scalar_text),
                 channel: r.meta.channel,
                 customer: r.meta.customer,
+                extra: r.meta.extra.into_iter().map(|(k, v)| (k, scalar_text(v))).collect(),
             },
         })
     }
@@ -146,6 +144,17 @@ struct JsonMeta {
     score: Option<serde_json::Value>,
     channel: Option<String>,
     customer: Option<String>,
+    /// The user's own metadata columns (`--meta-column`).
+    #[serde(flatten)]
+    extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// A JSON value as text: strings as they are, numbers and the rest as JSON.
+fn scalar_text(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
 /// Theme ids and their parents, from the taxonomy, for hierarchical facets.

@@ -53,6 +53,8 @@ pub mod names {
     pub const RATING: &str = "rating";
     /// Hierarchical facets for counting.
     pub const FACETS: &str = "facets";
+    /// The user's own metadata columns, as a JSON object (`meta.segment:pro`).
+    pub const META: &str = "meta";
 }
 
 /// Handles of every field of the schema.
@@ -94,6 +96,8 @@ pub struct Fields {
     pub rating: Field,
     /// See [`names::FACETS`].
     pub facets: Field,
+    /// See [`names::META`].
+    pub meta: Field,
 }
 
 fn full_text(analyzer: &str) -> TextOptions {
@@ -131,6 +135,8 @@ pub fn build() -> Schema {
     b.add_f64_field(CHURN_RISK, INDEXED | STORED | FAST);
     b.add_text_field(RATING, STORED);
     b.add_facet_field(FACETS, FacetOptions::default());
+    // Exact values (raw tokens), searchable as `meta.NAME:VALUE`, and stored for the hits.
+    b.add_json_field(META, STRING | STORED);
     b.build()
 }
 
@@ -166,6 +172,7 @@ impl Fields {
             churn_risk: get(CHURN_RISK)?,
             rating: get(RATING)?,
             facets: get(FACETS)?,
+            meta: get(META)?,
         })
     }
 }

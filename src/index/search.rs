@@ -94,6 +94,9 @@ pub struct Hit {
     /// The input's score column (NPS, stars), as written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<String>,
+    /// The user's own metadata columns.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
     /// The snippet's plain text, for terminals.
     #[serde(skip)]
     pub fragment: String,
@@ -338,6 +341,7 @@ impl SearchIndex {
             customer: str_field(&doc, f.customer),
             channel: str_field(&doc, f.channel),
             rating: str_field(&doc, f.rating),
+            meta: meta_field(&doc, f.meta),
             fragment,
             highlighted,
         })
@@ -395,6 +399,14 @@ fn head(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// The stored `meta` object as name → text.
+fn meta_field(doc: &TantivyDocument, field: Field) -> BTreeMap<String, String> {
+    let Some(object) = doc.get_first(field).and_then(|v| v.as_object()) else {
+        return BTreeMap::new();
+    };
+    object.filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.to_string()))).collect()
 }
 
 fn html_escape(s: &str) -> String {

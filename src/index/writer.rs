@@ -18,6 +18,7 @@ use rustc_hash::{FxBuildHasher, FxHashSet};
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::UserOperation;
 use tantivy::schema::Facet;
+use tantivy::schema::OwnedValue;
 use tantivy::time::{Date, Month, OffsetDateTime, format_description::well_known::Rfc3339};
 use tantivy::{DateTime, Index, IndexWriter, TantivyDocument, Term};
 
@@ -265,6 +266,11 @@ impl Indexer {
         }
         if let Some(s) = &m.score {
             doc.add_text(f.rating, s);
+        }
+        if !m.extra.is_empty() {
+            let object =
+                m.extra.iter().map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone()))).collect();
+            doc.add_object(f.meta, object);
         }
         doc
     }

@@ -59,6 +59,8 @@ pub struct Columns {
     pub channel: Option<String>,
     /// Optional customer id column.
     pub customer: Option<String>,
+    /// Other columns to carry into `meta` under their own names (segment, product, agent…).
+    pub extra: Vec<String>,
 }
 
 impl Default for Columns {
@@ -70,6 +72,7 @@ impl Default for Columns {
             score: None,
             channel: None,
             customer: None,
+            extra: Vec::new(),
         }
     }
 }
@@ -184,6 +187,7 @@ struct CsvItems {
     text: usize,
     id: Option<usize>,
     meta: [Option<(usize, String)>; 4],
+    extra: Vec<(usize, String)>,
     record: csv::ByteRecord,
     done: bool,
 }
@@ -227,8 +231,21 @@ impl CsvItems {
                 *slot = Some((i, name.clone()));
             }
         }
+        let extra = cols
+            .extra
+            .iter()
+            .map(|name| {
+                find(name).map(|i| (i, name.clone())).ok_or_else(|| {
+                    input_err(format!(
+                        "no column `{name}` in the header (columns: {})",
+                        names.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(CsvItems {
             rdr,
+            extra,
             file: path.display().to_string(),
             header_len: names.len(),
             text,
@@ -286,10 +303,18 @@ impl CsvItems {
             }
         }
         let [date, score, channel, customer] = values;
+        let mut extra = std::collections::BTreeMap::new();
+        for (i, name) in &self.extra {
+            if let Some(v) =
+                self.field(*i, name, line).map_err(with_id)?.filter(|s| !s.trim().is_empty())
+            {
+                extra.insert(name.clone(), v);
+            }
+        }
         Ok(Verbatim {
             id,
             text,
-            meta: Meta { date, score, channel, customer },
+            meta: Meta { date, score, channel, customer, extra },
             origin: Origin { file: self.file.clone(), line },
         })
     }
@@ -485,6 +510,7 @@ fn json_record(line: &str, cols: &Columns, origin: Origin) -> Item {
             score: meta_of(&cols.score),
             channel: meta_of(&cols.channel),
             customer: meta_of(&cols.customer),
+            extra: cols.extra.iter().filter_map(|c| scalar(c).map(|v| (c.clone(), v))).collect(),
         },
         origin,
     })
