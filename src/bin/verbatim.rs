@@ -256,12 +256,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("setting up threads")?;
-    }
+    set_threads(args.threads)?;
     if args.chunk == 0 {
         bail!("--chunk must be at least 1");
     }
@@ -295,7 +290,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         }
         out.flush()
     });
-    let progress = progress_bar(args.quiet);
+    let progress = progress_bar(args.quiet, "analysed");
     let mut summary = Summary::default();
     let mut failure = None;
     for chunk in chunk_rx {
@@ -368,16 +363,28 @@ fn read_chunks(
     Ok(())
 }
 
-fn progress_bar(quiet: bool) -> ProgressBar {
+/// Sizes the global worker pool (all cores when `None`).
+fn set_threads(n: Option<usize>) -> Result<()> {
+    if let Some(n) = n {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting up threads")?;
+    }
+    Ok(())
+}
+
+/// A spinner counting records on stderr, hidden when quiet or when stderr is not a terminal.
+fn progress_bar(quiet: bool, verb: &str) -> ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new_spinner();
     pb.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {human_pos} records analysed ({per_sec}, {elapsed})",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {{human_pos}} records {verb} ({{per_sec}}, {{elapsed}})"
+        ))
         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     pb
@@ -707,12 +714,7 @@ struct SearchArgs {
 fn index(args: IndexArgs) -> Result<ExitCode> {
     use std::sync::Arc;
     use verbatim::index::{Indexer, Ingest, WriteOptions};
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("setting up threads")?;
-    }
+    set_threads(args.threads)?;
     let res = Arc::new(args.data.load()?);
     let opts = WriteOptions {
         commit_every: args.commit_every,
@@ -721,19 +723,7 @@ fn index(args: IndexArgs) -> Result<ExitCode> {
         rebuild: args.rebuild,
     };
     let mut indexer = Indexer::open(&args.index, Arc::clone(&res), &opts)?;
-    let progress = if args.quiet || !io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let pb = ProgressBar::new_spinner();
-        pb.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {human_pos} records indexed ({per_sec}, {elapsed})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        pb
-    };
+    let progress = progress_bar(args.quiet, "indexed");
     if !args.quiet {
         // One line per commit: what a killed run has made durable.
         let pb = progress.clone();
