@@ -73,6 +73,7 @@ enum Command {
 }
 
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Lexicons and taxonomy")]
 struct DataArgs {
     /// A directory laid out like `lexicons/`; each file there replaces the embedded default
     #[arg(long, value_name = "DIR")]
@@ -99,22 +100,22 @@ struct AnalyzeArgs {
     #[command(flatten)]
     input: InputArgs,
     /// Write here instead of standard output
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     output: Option<PathBuf>,
     /// Output format
-    #[arg(long, value_enum, default_value = "jsonl")]
+    #[arg(long, value_enum, default_value = "jsonl", help_heading = "Output")]
     output_format: OutFormat,
     /// Worker threads (default: all cores)
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     threads: Option<usize>,
     /// Records analysed per parallel chunk
     #[arg(long, default_value_t = 4096, hide = true)]
     chunk: usize,
     /// Exit with status 1 when any record could not be analysed
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     strict: bool,
     /// No progress bar and no summary on stderr
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Run")]
     quiet: bool,
     #[command(flatten)]
     data: DataArgs,
