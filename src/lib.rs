@@ -22,6 +22,8 @@
 pub mod analysis;
 mod classify;
 pub mod detect;
+#[cfg(feature = "onnx")]
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod index;
