@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::hash::BuildHasher;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -435,17 +435,7 @@ impl Ingest<'_> {
 
 /// A buffered line reader over a file (`.gz` decompressed) or standard input.
 fn open_lines(path: &Path) -> Result<Box<dyn BufRead>, Error> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufReader::new(io::stdin())));
-    }
-    let file =
-        fs::File::open(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
-    let raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    Ok(Box::new(BufReader::with_capacity(1 << 16, raw)))
+    Ok(Box::new(crate::io::open_bytes(path)?))
 }
 
 #[cfg(test)]

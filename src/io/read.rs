@@ -119,14 +119,7 @@ impl Iterator for Reader {
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, Error> {
     let name = path.display().to_string();
     let io_err = |e| Error::Io { path: path.to_path_buf(), source: e };
-    let raw: Box<dyn Read + Send> = if name == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(File::open(path).map_err(io_err)?)
-    };
-    let raw: Box<dyn Read + Send> =
-        if name.ends_with(".gz") { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { raw };
-    let mut buf = BufReader::with_capacity(1 << 16, raw);
+    let mut buf = open_bytes(path)?;
     let format = match opts.format.or_else(|| Format::from_path(path)) {
         Some(f) => f,
         None if name == "-" => {
@@ -165,6 +158,21 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, Error> {
         }),
     };
     Ok(Reader { inner, format })
+}
+
+/// The bytes of `path` (`-` for standard input), gunzipped when the name ends in `.gz`.
+pub(crate) fn open_bytes(path: &Path) -> Result<BufReader<Box<dyn Read + Send>>, Error> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?)
+    };
+    let raw: Box<dyn Read + Send> = if path.to_string_lossy().ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
+    } else {
+        raw
+    };
+    Ok(BufReader::with_capacity(1 << 16, raw))
 }
 
 fn bad(file: &str, line: u64, kind: ErrorKind, field: Option<&str>, message: String) -> BadRecord {
