@@ -10,6 +10,7 @@ use crate::classify::{Scan, churn, mode, sentiment, themes};
 use crate::detect::{self, Detected};
 use crate::error::{ErrorKind, RecordError};
 use crate::lexicon::Resources;
+use crate::model::features::{self, Hashing, LexiconView, SparseVec};
 use crate::redact::{PiiKind, Redactor};
 use crate::summary::Summary;
 use crate::tokenize;
@@ -73,6 +74,25 @@ impl Analyzer {
     }
 
     fn analyze_record(&self, v: &Verbatim) -> Result<Analysis, RecordError> {
+        self.analyze_inner(v, None).map(|(a, _)| a)
+    }
+
+    /// Analyses one record and also returns the features a learned head reads, hashed into
+    /// `hashing`'s buckets (computed from the same tokens and scan, so nothing is redone).
+    pub fn analyze_with_features(
+        &self,
+        v: &Verbatim,
+        hashing: Hashing,
+    ) -> Result<(Analysis, SparseVec), RecordError> {
+        let (a, f) = self.analyze_inner(v, Some(hashing))?;
+        Ok((a, f.unwrap_or_default()))
+    }
+
+    fn analyze_inner(
+        &self,
+        v: &Verbatim,
+        hashing: Option<Hashing>,
+    ) -> Result<(Analysis, Option<SparseVec>), RecordError> {
         let fail = |kind: ErrorKind, message: String| RecordError {
             kind,
             message,
@@ -118,9 +138,19 @@ impl Analyzer {
         let themes = themes::themes(&scan, &scored);
         let mode = mode::mode(&scan, &scored.sentiment);
         let churn = churn::churn(&scan, &scored.sentiment);
+        let features = hashing.map(|h| {
+            let view = LexiconView {
+                sentiment: &scored.sentiment,
+                themes: &themes,
+                mode: &mode,
+                churn_level: churn.level,
+                churn_risk: churn.risk,
+            };
+            features::extract(&scan, &view, h)
+        });
         drop(scan);
         drop(toks);
-        Ok(Analysis {
+        let analysis = Analysis {
             id: v.id.clone(),
             lang,
             text,
@@ -131,7 +161,8 @@ impl Analyzer {
             meta: v.meta.clone(),
             redactions,
             warnings,
-        })
+        };
+        Ok((analysis, features))
     }
 
     fn redact(&self, text: &str) -> (String, Vec<RedactionCount>) {

@@ -14,6 +14,9 @@ use rayon::prelude::*;
 use verbatim::eval::{EvalReport, LabelledItem, Preset};
 use verbatim::io::{Columns, Format, OutputFormat, ReadOptions};
 use verbatim::lexicon::Thresholds;
+#[path = "verbatim/train.rs"]
+mod train;
+
 use verbatim::{Analyzer, Lang, LoadOptions, Options, Outcome, Resources, Summary, Verbatim};
 
 /// Analysis allocates many small strings per comment; mimalloc handles that pattern in about
@@ -70,6 +73,8 @@ enum Command {
     /// Search an index: words, phrases, boolean and field filters, facets, history, similar
     #[command(after_long_help = SEARCH_EXAMPLES)]
     Search(SearchArgs),
+    /// Train a learned head on labelled data and write it as ONNX
+    Train(train::TrainArgs),
 }
 
 #[derive(Args, Clone)]
@@ -213,11 +218,22 @@ enum PresetArg {
     AirlineEn,
 }
 
+impl PresetArg {
+    fn preset(self) -> Preset {
+        match self {
+            PresetArg::InsuranceFr => Preset::InsuranceFr,
+            PresetArg::InsuranceEnMt => Preset::InsuranceEnMt,
+            PresetArg::AirlineEn => Preset::AirlineEn,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze(a),
         Command::Eval(e) => eval(e),
+        Command::Train(t) => train::run(t),
         Command::Tokenize(t) => tokenize(t),
         Command::Check(d) => check(d),
         Command::Index(i) => index(i),
@@ -428,11 +444,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
 
 fn load_eval_items(args: &EvalArgs) -> Result<(String, Vec<LabelledItem>)> {
     if let Some(p) = args.preset {
-        let preset = match p {
-            PresetArg::InsuranceFr => Preset::InsuranceFr,
-            PresetArg::InsuranceEnMt => Preset::InsuranceEnMt,
-            PresetArg::AirlineEn => Preset::AirlineEn,
-        };
+        let preset = p.preset();
         let path = preset.default_path(&args.data_dir);
         let items = verbatim::eval::load_preset(preset, &path, &args.fold)?;
         return Ok((preset.name().to_string(), items));
@@ -887,4 +899,44 @@ fn search_batch(
         pct(1.0)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The e5 embeddings of `texts`, through the on-disk cache (computed and stored when missing).
+#[cfg(feature = "onnx")]
+fn embeddings<'a>(texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>> {
+    use verbatim::model::embedding_cache::EmbeddingCache;
+    use verbatim::model::{ENCODER_FILE, ENCODER_TOKENIZER_FILE, encoder_dir};
+    let texts: Vec<&str> = texts.collect();
+    let dir = encoder_dir();
+    let cache_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.bin"));
+    let mut cache = EmbeddingCache::open(&cache_path, verbatim::embed::DIM)
+        .with_context(|| format!("opening the embedding cache {}", cache_path.display()))?;
+    let mut missing: Vec<&str> = texts.iter().copied().filter(|t| cache.get(t).is_none()).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let mut enc = verbatim::embed::Encoder::open(
+            &dir.join(ENCODER_FILE),
+            &dir.join(ENCODER_TOKENIZER_FILE),
+        )?;
+        eprintln!(
+            "embedding {} text(s) not in the cache {} (a few hundred a second)",
+            missing.len(),
+            cache_path.display()
+        );
+        let pb = progress_bar(false, "embedded");
+        for chunk in missing.chunks(256) {
+            let vs = enc.embed(chunk)?;
+            for (t, v) in chunk.iter().zip(&vs) {
+                cache.put(t, v)?;
+            }
+            pb.inc(chunk.len() as u64);
+        }
+        cache.flush()?;
+        pb.finish_and_clear();
+    }
+    texts
+        .iter()
+        .map(|t| cache.get(t).map(<[f32]>::to_vec).context("embedding missing from the cache"))
+        .collect()
 }

@@ -1,0 +1,53 @@
+//! Learned heads: linear classifiers over [`features`], trained here ([`linear`]), run through
+//! ONNX Runtime.
+//!
+//! The lexicons explain, the heads decide: a head reads the lexicon's own verdicts among its
+//! features, and the output keeps the lexicon's evidence spans beside the head's calibrated
+//! probabilities.
+
+pub mod embedding_cache;
+pub mod features;
+pub mod linear;
+pub mod trainer;
+
+use rayon::prelude::*;
+
+use crate::error::RecordError;
+use crate::eval::LabelledItem;
+use crate::pipeline::Analyzer;
+use crate::verbatim::Verbatim;
+use features::{Hashing, SparseVec};
+
+/// Features of labelled items, in order; items that cannot be analysed (empty text) become
+/// errors in place.
+pub fn featurize(
+    analyzer: &Analyzer,
+    items: &[LabelledItem],
+    hashing: Hashing,
+) -> Vec<Result<SparseVec, RecordError>> {
+    items
+        .par_iter()
+        .map(|it| {
+            let v = Verbatim { id: it.id.clone(), text: it.text.clone(), ..Default::default() };
+            analyzer.analyze_with_features(&v, hashing).map(|(_, f)| f)
+        })
+        .collect()
+}
+
+/// Where the encoder built by `scripts/setup_models.sh` lives: `$VERBATIM_MODEL_DIR`, else
+/// `${XDG_CACHE_HOME:-~/.cache}/verbatim/models`.
+pub fn encoder_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("VERBATIM_MODEL_DIR") {
+        return d.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from(".cache"));
+    cache.join("verbatim").join("models")
+}
+
+/// File name of the accurate tier's encoder (int8, FR+EN vocabulary) in [`encoder_dir`].
+pub const ENCODER_FILE: &str = "e5-small-fren-int8.onnx";
+/// File name of its tokenizer.
+pub const ENCODER_TOKENIZER_FILE: &str = "e5-small-fren.tokenizer.json";
