@@ -29,6 +29,7 @@ pub mod eval;
 pub mod index;
 pub mod io;
 pub mod lexicon;
+pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod redact;
