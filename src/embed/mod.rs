@@ -133,7 +133,7 @@ pub fn find_library() -> Result<PathBuf, EmbedError> {
 /// created once and shared by every [`Encoder`].
 static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
 
-fn environment() -> Result<Environment, EmbedError> {
+pub(crate) fn environment() -> Result<Environment, EmbedError> {
     let mut guard = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(env) = guard.as_ref() {
         return Ok(env.clone());

@@ -8,6 +8,9 @@
 pub mod embedding_cache;
 pub mod features;
 pub mod linear;
+pub mod onnx_graph;
+#[cfg(feature = "onnx")]
+pub mod runtime;
 pub mod trainer;
 
 use rayon::prelude::*;
