@@ -10,8 +10,12 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (deny warnings)"
+step "models: ONNX Runtime and the e5 encoder (scripts/setup_models.sh; a no-op when present)"
+bash scripts/setup_models.sh
+
+step "cargo clippy (deny warnings; default build, then lexicon-only)"
 cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --no-default-features -- -D warnings
 
 step "benches compile"
 cargo bench --locked --no-run
@@ -21,3 +25,6 @@ if [ ! -d ../shared/data ]; then
   echo "note: ../shared/data is absent: dataset tests will print SKIPPED"
 fi
 cargo test --locked --release
+
+step "cargo test, lexicon-only build (no ONNX Runtime)"
+cargo test --locked --release --no-default-features

@@ -115,10 +115,31 @@ pub struct Sentiment {
     pub label: Polarity,
     /// −1 … +1.
     pub score: f32,
-    /// The sentiment-bearing spans and their contributions.
+    /// The sentiment-bearing spans and their contributions (from the lexicons, whichever
+    /// decided the label).
     pub evidence: Vec<Evidence>,
-    /// One entry per sentence.
+    /// One entry per sentence (lexicon tones).
     pub sentences: Vec<SentenceTone>,
+    /// The learned head that decided `label`, with its calibrated probabilities; `score` is
+    /// then P(positive) − P(negative). Absent with `--model lexicon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<HeadOutput>,
+    /// The lexicon's own reading when a head decided `label`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexicon: Option<Tone>,
+}
+
+/// What a learned head said about one comment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadOutput {
+    /// The head's name (`sentiment-fast`, or the name given to `verbatim train`).
+    pub name: String,
+    /// The most probable label.
+    pub label: String,
+    /// Its probability.
+    pub probability: f32,
+    /// Every label's calibrated probability, by label.
+    pub probs: std::collections::BTreeMap<String, f32>,
 }
 
 /// One theme the comment talks about.
@@ -210,6 +231,9 @@ pub struct Analysis {
     pub mode: ModeHit,
     /// Churn risk.
     pub churn: Churn,
+    /// Labels from the user's own heads (`verbatim train` on their themes or services).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub predictions: Vec<HeadOutput>,
     /// Metadata carried from the input.
     #[serde(skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,

@@ -84,6 +84,8 @@ pub enum ErrorKind {
     EmptyText,
     /// The text is longer than the configured limit.
     TextTooLong,
+    /// A learned head failed on the batch the record was in.
+    Model,
 }
 
 impl ErrorKind {
@@ -95,6 +97,7 @@ impl ErrorKind {
             ErrorKind::MissingField => "missing_field",
             ErrorKind::EmptyText => "empty_text",
             ErrorKind::TextTooLong => "text_too_long",
+            ErrorKind::Model => "model_error",
         }
     }
 }

@@ -5,16 +5,21 @@
 
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, Lang, Outcome, RedactionCount, Warning};
+use std::sync::Mutex;
+
+use crate::analysis::{Analysis, HeadOutput, Lang, Outcome, Polarity, RedactionCount, Tone, Warning};
 use crate::classify::{Scan, churn, mode, sentiment, themes};
 use crate::detect::{self, Detected};
 use crate::error::{ErrorKind, RecordError};
 use crate::lexicon::Resources;
 use crate::model::features::{self, Hashing, LexiconView, SparseVec};
+use crate::model::head::HeadCard;
+use crate::model::linear::argmax;
+use crate::model::{Head, HeadFailure};
 use crate::redact::{PiiKind, Redactor};
 use crate::summary::Summary;
 use crate::tokenize;
-use crate::verbatim::Verbatim;
+use crate::verbatim::{Origin, Verbatim};
 
 /// Default limit on a comment's size: 1 MiB.
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
@@ -41,13 +46,28 @@ pub struct Analyzer {
     res: Resources,
     opts: Options,
     redactor: Option<Redactor>,
+    /// Learned heads, called once per batch. A sentiment head decides the tone label; the
+    /// others add `predictions`.
+    heads: Vec<Mutex<Box<dyn Head>>>,
 }
 
 impl Analyzer {
     /// An analyser over loaded resources.
     pub fn new(res: Resources, opts: Options) -> Analyzer {
         let redactor = opts.redact.then(Redactor::new);
-        Analyzer { res, opts, redactor }
+        Analyzer { res, opts, redactor, heads: Vec::new() }
+    }
+
+    /// Adds a learned head. Heads run in the order added; the first `sentiment` head decides the
+    /// tone.
+    pub fn with_head(mut self, head: Box<dyn Head>) -> Analyzer {
+        self.heads.push(Mutex::new(head));
+        self
+    }
+
+    /// Names of the heads in use.
+    pub fn head_names(&self) -> Vec<String> {
+        self.heads.iter().map(|h| lock(h).card().name.clone()).collect()
     }
 
     /// The resources in use.
@@ -60,21 +80,94 @@ impl Analyzer {
         &mut self.res
     }
 
-    /// Analyses one record.
+    /// Analyses one record. With learned heads, prefer [`Analyzer::analyze_batch`]: heads run
+    /// once per batch.
     pub fn analyze(&self, v: &Verbatim) -> Outcome {
-        match self.analyze_record(v) {
-            Ok(a) => Outcome::Analysed(Box::new(a)),
-            Err(error) => Outcome::Failed { id: v.id.clone(), error },
-        }
+        self.analyze_batch(std::slice::from_ref(v)).pop().unwrap_or_else(|| Outcome::Failed {
+            id: v.id.clone(),
+            error: RecordError {
+                kind: ErrorKind::Model,
+                message: "no outcome".into(),
+                file: v.origin.file.clone(),
+                line: v.origin.line,
+                field: None,
+            },
+        })
     }
 
     /// Analyses records in parallel; the outcomes are in input order.
     pub fn analyze_batch(&self, items: &[Verbatim]) -> Vec<Outcome> {
-        items.par_iter().map(|v| self.analyze(v)).collect()
+        let hashing = self.hashing();
+        let done: Vec<Done> = items.par_iter().map(|v| self.analyze_inner(v, hashing)).collect();
+        self.finish(done, items.iter().map(|v| (v.id.as_str(), &v.origin)).collect())
     }
 
-    fn analyze_record(&self, v: &Verbatim) -> Result<Analysis, RecordError> {
-        self.analyze_inner(v, None).map(|(a, _)| a)
+    /// The hashing the heads read (all heads of an analyser share one feature pass).
+    fn hashing(&self) -> Option<Hashing> {
+        self.heads.first().map(|h| lock(h).card().hashing())
+    }
+
+    /// Runs the heads over the analysed records of a batch and turns results into outcomes.
+    fn finish(&self, done: Vec<Done>, origins: Vec<(&str, &Origin)>) -> Vec<Outcome> {
+        let mut done = done;
+        if !self.heads.is_empty() {
+            let failure = self.run_heads(&mut done).err();
+            if let Some(f) = failure {
+                for (d, (_, origin)) in done.iter_mut().zip(&origins) {
+                    if d.is_ok() {
+                        *d = Err(RecordError {
+                            kind: ErrorKind::Model,
+                            message: f.to_string(),
+                            file: origin.file.clone(),
+                            line: origin.line,
+                            field: Some("text".into()),
+                        });
+                    }
+                }
+            }
+        }
+        done.into_iter()
+            .zip(origins)
+            .map(|(d, (id, _))| match d {
+                Ok((a, _)) => Outcome::Analysed(Box::new(a)),
+                Err(error) => Outcome::Failed { id: id.to_string(), error },
+            })
+            .collect()
+    }
+
+    fn run_heads(&self, done: &mut [Done]) -> Result<(), HeadFailure> {
+        let ok: Vec<usize> = (0..done.len()).filter(|&i| done[i].is_ok()).collect();
+        if ok.is_empty() {
+            return Ok(());
+        }
+        let mut sentiment_decided = false;
+        for head in &self.heads {
+            let mut head = lock(head);
+            let mut rows = Vec::with_capacity(ok.len());
+            let mut texts = Vec::with_capacity(ok.len());
+            for &i in &ok {
+                if let Ok((a, f)) = &done[i] {
+                    rows.push(f.clone().unwrap_or_default());
+                    texts.push(a.text.clone());
+                }
+            }
+            let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let probs = head.probs(&mut rows, &text_refs)?;
+            let card = head.card();
+            let decides = card.task == "sentiment" && !sentiment_decided;
+            sentiment_decided |= decides;
+            for (&i, p) in ok.iter().zip(&probs) {
+                if let Ok((a, _)) = &mut done[i] {
+                    let out = head_output(card, p);
+                    if decides {
+                        apply_sentiment(a, out);
+                    } else {
+                        a.predictions.push(out);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Analyses one record and also returns the features a learned head reads, hashed into
@@ -158,6 +251,7 @@ impl Analyzer {
             themes,
             mode,
             churn,
+            predictions: Vec::new(),
             meta: v.meta.clone(),
             redactions,
             warnings,
@@ -179,20 +273,165 @@ impl Analyzer {
     }
 }
 
+type Done = Result<(Analysis, Option<SparseVec>), RecordError>;
+
+fn lock(h: &Mutex<Box<dyn Head>>) -> std::sync::MutexGuard<'_, Box<dyn Head>> {
+    // A head that panicked mid-batch left no half-written state we read: keep using it.
+    h.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn head_output(card: &HeadCard, p: &[f32]) -> HeadOutput {
+    let (arg, top) = argmax(p);
+    HeadOutput {
+        name: card.name.clone(),
+        label: card.labels.get(arg).cloned().unwrap_or_default(),
+        probability: round3(top),
+        probs: card.labels.iter().cloned().zip(p.iter().map(|&x| round3(x))).collect(),
+    }
+}
+
+/// Probabilities are written to three decimals: more would be noise, and it keeps records short.
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The head decides the tone; the lexicon's reading is kept beside it.
+fn apply_sentiment(a: &mut Analysis, out: HeadOutput) {
+    let p = |l: &str| out.probs.get(l).copied().unwrap_or(0.0);
+    let label = [Polarity::Negative, Polarity::Neutral, Polarity::Positive]
+        .into_iter()
+        .find(|l| l.as_str() == out.label);
+    let Some(label) = label else {
+        a.predictions.push(out);
+        return;
+    };
+    let s = &mut a.sentiment;
+    s.lexicon = Some(Tone { label: s.label, score: s.score });
+    s.label = label;
+    s.score = round3(p("positive") - p("negative"));
+    s.model = Some(out);
+}
+
 impl Analyzer {
     /// Analyses a chunk of read items (records or read errors) in parallel, in order, counting
     /// each outcome into `summary`.
     pub fn analyze_items(&self, items: &[crate::io::Item], summary: &mut Summary) -> Vec<Outcome> {
-        let out: Vec<Outcome> = items
+        let hashing = self.hashing();
+        let done: Vec<Done> = items
             .par_iter()
             .map(|item| match item {
-                Ok(v) => self.analyze(v),
-                Err(b) => Outcome::Failed { id: b.id.clone(), error: b.error.clone() },
+                Ok(v) => self.analyze_inner(v, hashing),
+                Err(b) => Err(b.error.clone()),
             })
             .collect();
+        let no_origin = Origin::default();
+        let origins = items
+            .iter()
+            .map(|item| match item {
+                Ok(v) => (v.id.as_str(), &v.origin),
+                Err(b) => (b.id.as_str(), &no_origin),
+            })
+            .collect();
+        let out = self.finish(done, origins);
         for o in &out {
             summary.count(o);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::features::FEATURE_VERSION;
+    use crate::model::head::CARD_FORMAT;
+    use crate::model::{InMemoryHead, linear::LinearModel};
+
+    /// A head whose answer is fixed by its bias: it ignores the text.
+    fn fixed_head(name: &str, task: &str, labels: &[&str], bias: &[f32]) -> Box<dyn Head> {
+        let hashing = Hashing::new(10).unwrap();
+        let c = labels.len();
+        Box::new(InMemoryHead {
+            card: HeadCard {
+                format: CARD_FORMAT.into(),
+                name: name.into(),
+                task: task.into(),
+                tier: "fast".into(),
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                feature_version: FEATURE_VERSION,
+                hash_bits: hashing.bits(),
+                embed_scale: None,
+                encoder: None,
+                temperature: 1.0,
+                training: serde_json::Value::Null,
+            },
+            model: LinearModel {
+                n_features: hashing.n_features(),
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                weights: vec![0.0; hashing.n_features() * c],
+                bias: bias.to_vec(),
+                temperature: 1.0,
+            },
+        })
+    }
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(Resources::embedded().unwrap(), Options::default())
+    }
+
+    #[test]
+    fn a_sentiment_head_decides_and_the_lexicon_reading_is_kept() {
+        let a = analyzer().with_head(fixed_head(
+            "s",
+            "sentiment",
+            &["negative", "neutral", "positive"],
+            &[3.0, 0.0, 0.0],
+        ));
+        let out = a.analyze(&Verbatim::new("1", "Service excellent, je recommande !"));
+        let Outcome::Analysed(r) = out else { panic!("{out:?}") };
+        assert_eq!(r.sentiment.label, Polarity::Negative);
+        let lex = r.sentiment.lexicon.as_ref().expect("lexicon reading kept");
+        assert_eq!(lex.label, Polarity::Positive);
+        assert!(!r.sentiment.evidence.is_empty(), "evidence still comes from the lexicon");
+        let m = r.sentiment.model.as_ref().unwrap();
+        assert_eq!((m.name.as_str(), m.label.as_str()), ("s", "negative"));
+        assert!((m.probs.values().sum::<f32>() - 1.0).abs() < 0.01);
+        assert!(r.sentiment.score < -0.8);
+    }
+
+    #[test]
+    fn other_heads_add_predictions_and_errors_stay_in_place() {
+        let a = analyzer().with_head(fixed_head("route", "service", &["billing", "claims"], &[0.0, 2.0]));
+        let items = vec![Verbatim::new("1", "Facture fausse"), Verbatim::new("2", "  "), Verbatim::new("3", "ok")];
+        let out = a.analyze_batch(&items);
+        assert_eq!(out.len(), 3);
+        let Outcome::Analysed(r) = &out[0] else { panic!() };
+        assert_eq!(r.predictions.len(), 1);
+        assert_eq!(r.predictions[0].label, "claims");
+        assert!(r.sentiment.model.is_none());
+        assert!(matches!(&out[1], Outcome::Failed { id, .. } if id == "2"));
+        assert!(matches!(&out[2], Outcome::Analysed(_)));
+    }
+
+    #[test]
+    fn a_failing_head_turns_its_batch_into_error_records() {
+        let mut card = fixed_head("acc", "sentiment", &["negative", "positive"], &[0.0, 0.0]);
+        // An in-memory head cannot run the encoder an accurate head needs: it fails.
+        let mut bad = InMemoryHead { card: card.card().clone(), model: LinearModel {
+            n_features: 1,
+            labels: vec![],
+            weights: vec![],
+            bias: vec![],
+            temperature: 1.0,
+        } };
+        bad.card.encoder = Some("e5.onnx".into());
+        card = Box::new(bad);
+        let a = analyzer().with_head(card);
+        let out = a.analyze_batch(&[Verbatim::new("1", "bien"), Verbatim::new("2", "")]);
+        match &out[0] {
+            Outcome::Failed { error, .. } => assert_eq!(error.kind, ErrorKind::Model),
+            o => panic!("{o:?}"),
+        }
+        assert!(matches!(&out[1], Outcome::Failed { error, .. } if error.kind == ErrorKind::EmptyText));
     }
 }

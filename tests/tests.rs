@@ -6,6 +6,8 @@
 //!   with the labels the team wrote.
 //! - `datasets`: accuracy on the public labelled datasets in ../shared/data (skipped with a
 //!   message when they are absent).
+//! - `model` (default build): the learned heads: fast by default, evidence kept, a user-trained
+//!   head, test-fold floors of the shipped heads.
 //! - `search`: `verbatim index` and `verbatim search` end to end (queries, filters, facets,
 //!   paging, history, more-like-this, update/delete), the FR insurance reviews, and an indexer
 //!   killed mid-run.
@@ -16,4 +18,6 @@ mod bad_input;
 mod cli;
 mod datasets;
 mod golden;
+#[cfg(feature = "onnx")]
+mod model;
 mod search;

@@ -14,8 +14,12 @@ use rayon::prelude::*;
 use verbatim::eval::{EvalReport, LabelledItem, Preset};
 use verbatim::io::{Columns, Format, OutputFormat, ReadOptions};
 use verbatim::lexicon::Thresholds;
+#[path = "verbatim/model_args.rs"]
+mod model_args;
 #[path = "verbatim/train.rs"]
 mod train;
+
+use model_args::ModelArgs;
 
 use verbatim::{Analyzer, Lang, LoadOptions, Options, Outcome, Resources, Summary, Verbatim};
 
@@ -123,6 +127,8 @@ struct AnalyzeArgs {
     #[arg(short, long, help_heading = "Run")]
     quiet: bool,
     #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
     data: DataArgs,
 }
 
@@ -159,6 +165,8 @@ struct EvalArgs {
     #[arg(long, value_enum, default_value = "auto")]
     lang: LangArg,
     #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
     data: DataArgs,
 }
 
@@ -185,7 +193,7 @@ enum OutFormat {
     Csv,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ReportFormat {
     Table,
     Json,
@@ -278,7 +286,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         bail!("--chunk must be at least 1");
     }
     let res = args.data.load()?;
-    let analyzer = Analyzer::new(res, args.input.options());
+    let analyzer = args.model.attach(Analyzer::new(res, args.input.options()))?;
     let read_opts = args.input.read_options()?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(p) => Box::new(
@@ -413,10 +421,17 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     if items.is_empty() {
         bail!("no labelled items in {dataset} (fold {})", args.fold);
     }
-    let mut analyzer = Analyzer::new(res, Options { lang: args.lang.lang(), ..Options::default() });
+    let analyzer = Analyzer::new(res, Options { lang: args.lang.lang(), ..Options::default() });
+    let mut analyzer = args.model.attach(analyzer)?;
     let verbatims: Vec<Verbatim> =
         items.iter().map(|i| Verbatim::new(i.id.clone(), i.text.clone())).collect();
-    let outcomes = analyzer.analyze_batch(&verbatims);
+    let pb = progress_bar(args.format == ReportFormat::Json, "scored");
+    let mut outcomes = Vec::with_capacity(verbatims.len());
+    for chunk in verbatims.chunks(1024) {
+        outcomes.extend(analyzer.analyze_batch(chunk));
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
     let scored: Vec<(Lang, f32, bool)> = outcomes
         .iter()
         .map(|o| match o {
@@ -425,21 +440,78 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         })
         .collect();
     let failed = scored.iter().filter(|s| !s.2).count();
-    let (preds, langs) = labels(analyzer.resources(), &scored);
+    let (preds, langs): (Vec<String>, Vec<String>) = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Analysed(a) => (a.sentiment.label.as_str().to_string(), a.lang.as_str().to_string()),
+            Outcome::Failed { .. } => ("neutral".to_string(), "und".to_string()),
+        })
+        .unzip();
     let report = EvalReport::build(&dataset, &args.fold, &items, &preds, &langs)?;
+    let calibration = head_calibration(&items, &outcomes);
     match args.format {
         ReportFormat::Table => {
             println!("{}", report.render_table());
+            if let Some(c) = &calibration {
+                println!(
+                    "model {}: polarity accuracy (negative vs positive items, P(pos) against P(neg)) {:.4}; ECE {:.4} ({} items)",
+                    c.name, c.polarity, c.ece, c.n
+                );
+            }
             if failed > 0 {
                 println!("{failed} item(s) could not be analysed and count as neutral predictions");
             }
         }
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+        ReportFormat::Json => {
+            let mut json = report.to_json();
+            if let (Some(c), Some(obj)) = (&calibration, json.as_object_mut()) {
+                obj.insert(
+                    "model".into(),
+                    serde_json::json!({"name": c.name, "polarity_accuracy": c.polarity, "ece": c.ece, "n": c.n}),
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
     }
     if args.sweep {
+        if args.model.model != model_args::ModelArg::Lexicon {
+            bail!("--sweep tunes the lexicon thresholds: use it with --model lexicon");
+        }
         sweep(analyzer.resources_mut(), &items, &scored)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+struct Calibration {
+    name: String,
+    polarity: f64,
+    ece: f64,
+    n: usize,
+}
+
+/// Polarity accuracy and calibration of the head that decided the tone, when there was one.
+fn head_calibration(items: &[LabelledItem], outcomes: &[Outcome]) -> Option<Calibration> {
+    let labels: Vec<String> = ["negative", "neutral", "positive"].map(String::from).to_vec();
+    let mut probs = Vec::new();
+    let mut gold = Vec::new();
+    let mut name = None;
+    for (item, o) in items.iter().zip(outcomes) {
+        let Outcome::Analysed(a) = o else { continue };
+        let (Some(m), Some(g)) = (&a.sentiment.model, labels.iter().position(|l| *l == item.gold))
+        else {
+            continue;
+        };
+        name.get_or_insert_with(|| m.name.clone());
+        probs.push(labels.iter().map(|l| m.probs.get(l).copied().unwrap_or(0.0)).collect::<Vec<f32>>());
+        gold.push(g);
+    }
+    let name = name?;
+    Some(Calibration {
+        name,
+        polarity: verbatim::model::trainer::polarity_accuracy(&labels, &probs, &gold)?,
+        ece: verbatim::model::linear::expected_calibration_error(&probs, &gold, 15),
+        n: gold.len(),
+    })
 }
 
 fn load_eval_items(args: &EvalArgs) -> Result<(String, Vec<LabelledItem>)> {
@@ -617,6 +689,8 @@ struct IndexArgs {
     #[command(flatten)]
     read: InputArgs,
     #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
     data: DataArgs,
 }
 
@@ -755,7 +829,7 @@ fn index(args: IndexArgs) -> Result<ExitCode> {
         args.inputs.clone()
     };
     // A second load: the analyser owns its resources, the index analysers share theirs.
-    let analyzer = Analyzer::new(args.data.load()?, args.read.options());
+    let analyzer = args.model.attach(Analyzer::new(args.data.load()?, args.read.options()))?;
     let read = args.read.read_options()?;
     let ingest = Ingest { analyzer: &analyzer, read: &read, chunk: 4096 };
     let pb = progress.clone();
@@ -908,7 +982,7 @@ fn embeddings<'a>(texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>>
     use verbatim::model::{ENCODER_FILE, ENCODER_TOKENIZER_FILE, encoder_dir};
     let texts: Vec<&str> = texts.collect();
     let dir = encoder_dir();
-    let cache_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.bin"));
+    let cache_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.windowed.bin"));
     let mut cache = EmbeddingCache::open(&cache_path, verbatim::embed::DIM)
         .with_context(|| format!("opening the embedding cache {}", cache_path.display()))?;
     let mut missing: Vec<&str> = texts.iter().copied().filter(|t| cache.get(t).is_none()).collect();
@@ -919,11 +993,27 @@ fn embeddings<'a>(texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>>
             &dir.join(ENCODER_FILE),
             &dir.join(ENCODER_TOKENIZER_FILE),
         )?;
-        eprintln!(
-            "embedding {} text(s) not in the cache {} (a few hundred a second)",
-            missing.len(),
-            cache_path.display()
-        );
+        // Entries of the cache written before long texts were windowed are still right for
+        // texts that fit in one window.
+        let old_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.bin"));
+        if old_path.is_file() {
+            let old = EmbeddingCache::open(&old_path, verbatim::embed::DIM)?;
+            let mut kept = Vec::with_capacity(missing.len());
+            for t in missing {
+                match old.get(t) {
+                    Some(v) if enc.token_count(t)? <= verbatim::embed::MAX_TOKENS => cache.put(t, v)?,
+                    _ => kept.push(t),
+                }
+            }
+            missing = kept;
+        }
+        if !missing.is_empty() {
+            eprintln!(
+                "embedding {} text(s) not in the cache {} (tens to hundreds a second)",
+                missing.len(),
+                cache_path.display()
+            );
+        }
         let pb = progress_bar(false, "embedded");
         for chunk in missing.chunks(256) {
             let vs = enc.embed(chunk)?;

@@ -87,7 +87,14 @@ pub(crate) fn score(scan: &Scan<'_>) -> Scored {
     let t = Tone { label: label(score, scan.res.thresholds(scan.lang)), score: round3(score) };
     let evidence = items.iter().map(|i| i.evidence.clone()).collect();
     Scored {
-        sentiment: Sentiment { label: t.label, score: t.score, evidence, sentences },
+        sentiment: Sentiment {
+            label: t.label,
+            score: t.score,
+            evidence,
+            sentences,
+            model: None,
+            lexicon: None,
+        },
         items,
         sentence_raw,
     }

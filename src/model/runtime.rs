@@ -89,19 +89,34 @@ impl std::fmt::Debug for OnnxHead {
     }
 }
 
+fn builder(threads: usize) -> Result<ort::session::builder::SessionBuilder, HeadError> {
+    let env = crate::embed::environment()?;
+    let mut builder = Session::builder(&env)?;
+    if threads > 0 {
+        builder = builder.with_intra_threads(threads).map_err(ort::Error::from)?;
+    }
+    Ok(builder)
+}
+
 impl OnnxHead {
     /// Opens the head with `threads` intra-op threads (0: ONNX Runtime's default, one per core).
     pub fn open(path: &Path, threads: usize) -> Result<OnnxHead, HeadError> {
         if !path.is_file() {
             return Err(HeadError::FileNotFound { path: path.to_path_buf() });
         }
+        let session = builder(threads)?.commit_from_file(path)?;
+        Self::from_session(session, path)
+    }
+
+    /// Opens a model held in memory (the head embedded in the binary); `name` stands for its
+    /// path in error messages.
+    pub fn from_bytes(bytes: &[u8], name: &Path, threads: usize) -> Result<OnnxHead, HeadError> {
+        let session = builder(threads)?.commit_from_memory(bytes)?;
+        Self::from_session(session, name)
+    }
+
+    fn from_session(session: Session, path: &Path) -> Result<OnnxHead, HeadError> {
         let wrong = |reason: String| HeadError::WrongModel { path: path.to_path_buf(), reason };
-        let env = crate::embed::environment()?;
-        let mut builder = Session::builder(&env)?;
-        if threads > 0 {
-            builder = builder.with_intra_threads(threads).map_err(ort::Error::from)?;
-        }
-        let session = builder.commit_from_file(path)?;
 
         for (name, ty) in
             [("ids", TensorElementType::Int64), ("values", TensorElementType::Float32)]

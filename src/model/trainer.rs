@@ -163,3 +163,77 @@ pub fn polarity_accuracy(labels: &[String], probs: &[Vec<f32>], gold: &[usize]) 
     }
     (n > 0).then(|| right as f64 / n as f64)
 }
+
+/// Macro-F1 of argmax(logits / T + offsets) against `gold`.
+fn macro_f1_with(logits: &[Vec<f32>], gold: &[usize], offsets: &[f32], t: f32) -> f64 {
+    let c = offsets.len();
+    let mut tp = vec![0usize; c];
+    let mut fp = vec![0usize; c];
+    let mut fnn = vec![0usize; c];
+    for (z, &g) in logits.iter().zip(gold) {
+        let scored: Vec<f32> = z.iter().zip(offsets).map(|(v, o)| v / t + o).collect();
+        let p = linear::argmax(&scored).0;
+        if p == g {
+            tp[g] += 1;
+        } else {
+            fp[p] += 1;
+            fnn[g] += 1;
+        }
+    }
+    let f1: f64 = (0..c)
+        .map(|k| {
+            let d = 2 * tp[k] + fp[k] + fnn[k];
+            if d == 0 { 0.0 } else { 2.0 * tp[k] as f64 / d as f64 }
+        })
+        .sum();
+    f1 / c as f64
+}
+
+/// Per-class offsets added to the calibrated log-odds that maximise the mean dev macro-F1 over
+/// `devs` (one encoded set per dataset, so that a large set does not decide alone).
+/// Coordinate ascent over a grid; the offsets are folded into the bias by [`apply_offsets`].
+pub fn tune_offsets(model: &LinearModel, devs: &[&Encoded]) -> Vec<f32> {
+    let c = model.n_classes();
+    let sets: Vec<(Vec<Vec<f32>>, &[usize])> = devs
+        .iter()
+        .map(|e| {
+            let logits = e
+                .rows
+                .iter()
+                .map(|x| {
+                    let mut z = vec![0f32; c];
+                    model.logits(x, &mut z);
+                    z
+                })
+                .collect();
+            (logits, e.gold.as_slice())
+        })
+        .collect();
+    let objective = |o: &[f32]| -> f64 {
+        sets.iter().map(|(l, g)| macro_f1_with(l, g, o, model.temperature)).sum::<f64>()
+            / sets.len().max(1) as f64
+    };
+    let mut offsets = vec![0f32; c];
+    let mut best = objective(&offsets);
+    for _ in 0..3 {
+        for k in 0..c {
+            for step in -10..=10 {
+                let mut o = offsets.clone();
+                o[k] = step as f32 * 0.1;
+                let v = objective(&o);
+                if v > best + 1e-9 {
+                    best = v;
+                    offsets = o;
+                }
+            }
+        }
+    }
+    offsets
+}
+
+/// Folds decision offsets (in units of calibrated log-odds) into the bias.
+pub fn apply_offsets(model: &mut LinearModel, offsets: &[f32]) {
+    for (b, o) in model.bias.iter_mut().zip(offsets) {
+        *b += o * model.temperature;
+    }
+}

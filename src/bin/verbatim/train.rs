@@ -7,7 +7,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use verbatim::eval::{LabelledItem, Preset};
-use verbatim::model::features::Hashing;
+use verbatim::model::features::{FEATURE_VERSION, Hashing};
+use verbatim::model::head::{CARD_FORMAT, HeadCard};
 use verbatim::model::linear::TrainConfig;
 use verbatim::model::trainer::{self, Encoded};
 use verbatim::{Analyzer, Options};
@@ -16,6 +17,20 @@ use super::{DataArgs, PresetArg};
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
+    /// Your labelled CSV/TSV file (one label per row); 10 % of it, chosen by a hash of the
+    /// text, is held out to calibrate and score the head
+    #[arg(value_name = "FILE", required_unless_present = "preset")]
+    file: Option<PathBuf>,
+    /// Column with the text (FILE)
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column with the label (FILE): your themes, services, modes…
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// What the head labels, recorded in its card; `sentiment` makes it decide the tone
+    /// (labels negative/neutral/positive). Default: the label column's name
+    #[arg(long)]
+    task: Option<String>,
     /// Public dataset(s) to train on (their train fold; dev calibrates and is scored)
     #[arg(long, value_enum)]
     preset: Vec<PresetArg>,
@@ -29,10 +44,10 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 8)]
     epochs: usize,
     /// AdaGrad learning rate
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.02)]
     lr: f32,
     /// L2 penalty
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = 1e-3)]
     l2: f32,
     /// Do not weight classes by inverse frequency
     #[arg(long)]
@@ -44,6 +59,15 @@ pub(crate) struct TrainArgs {
     /// Scale of the embedding features (accurate tier)
     #[arg(long, default_value_t = 1.0)]
     embed_scale: f32,
+    /// Write the head as OUT.onnx and its card as OUT.json
+    #[arg(long, short, value_name = "OUT")]
+    out: Option<PathBuf>,
+    /// Name recorded in the card (default: the file name of --out)
+    #[arg(long)]
+    name: Option<String>,
+    /// Tune per-class decision offsets for macro-F1 on dev (folded into the bias)
+    #[arg(long)]
+    tune_offsets: bool,
     /// Train over a grid of settings and print dev scores (no model written)
     #[arg(long)]
     sweep: bool,
@@ -67,11 +91,33 @@ struct Set {
 
 pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
     let Some(hashing) = Hashing::new(args.bits) else { bail!("--bits must be in 10..=24") };
-    if args.preset.is_empty() {
-        bail!("give at least one --preset");
+    if args.preset.is_empty() && args.file.is_none() {
+        bail!("give a labelled FILE or at least one --preset");
     }
-    let labels: Vec<String> = ["negative", "neutral", "positive"].map(String::from).to_vec();
+    let user = args.file.as_ref().map(|f| user_split(&args, f)).transpose()?;
+    let labels: Vec<String> = match &user {
+        Some((train, dev)) if args.preset.is_empty() => {
+            let mut l: Vec<String> = train.iter().chain(dev).map(|i| i.gold.clone()).collect();
+            l.sort();
+            l.dedup();
+            l
+        }
+        _ => ["negative", "neutral", "positive"].map(String::from).to_vec(),
+    };
     let mut sets = Vec::new();
+    if let (Some((train, dev)), Some(file)) = (user, &args.file) {
+        let res = args.data.load()?;
+        let analyzer = Analyzer::new(res, Options::default());
+        let mut enc_train = Encoded::new(&analyzer, &train, &labels, hashing)?;
+        let mut enc_dev = Encoded::new(&analyzer, &dev, &labels, hashing)?;
+        if args.tier == Tier::Accurate {
+            add_embeddings(&train, &mut enc_train, args.embed_scale)?;
+            add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
+        }
+        eprintln!("{}: {} train, {} held out; labels {labels:?}", file.display(), train.len(), dev.len());
+        let name = file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        sets.push(Set { name, train, dev, enc_train, enc_dev });
+    }
     for p in &args.preset {
         let preset = p.preset();
         let path = preset.default_path(&args.data_dir);
@@ -113,10 +159,20 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
     } else {
         vec![base]
     };
+    let sweeping = grid.len() > 1;
     for cfg in grid {
-        let model = trainer::fit(&all_train, &all_dev, &labels, hashing.n_features(), &cfg)?;
+        let mut model = trainer::fit(&all_train, &all_dev, &labels, hashing.n_features(), &cfg)?;
+        let offsets = if args.tune_offsets {
+            let devs: Vec<&Encoded> = sets.iter().map(|s| &s.enc_dev).collect();
+            let o = trainer::tune_offsets(&model, &devs);
+            trainer::apply_offsets(&mut model, &o);
+            Some(o)
+        } else {
+            None
+        };
+        let mut dev_scores = serde_json::Map::new();
         let mut line = format!(
-            "epochs {:>2} lr {:<5} l2 {:<7} T {:.2}",
+            "offsets {offsets:?} epochs {:>2} lr {:<5} l2 {:<7} T {:.2}",
             cfg.epochs, cfg.learning_rate, cfg.l2, model.temperature
         );
         for s in &sets {
@@ -129,11 +185,114 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
                 sc.polarity.unwrap_or(0.0),
                 sc.ece
             ));
+            dev_scores.insert(
+                s.name.clone(),
+                serde_json::json!({
+                    "macro_f1": round4(sc.report.macro_f1_all()),
+                    "accuracy": round4(sc.report.groups.last().map_or(0.0, |g| g.1.accuracy())),
+                    "polarity_accuracy": sc.polarity.map(round4),
+                    "ece": round4(sc.ece),
+                    "n": s.dev.len(),
+                }),
+            );
         }
         println!("{line}");
-        let _ = &sets.iter().map(|s| s.train.len()).sum::<usize>();
+        if sweeping {
+            continue;
+        }
+        if let Some(out) = &args.out {
+            let record = training_record(&sets, &cfg, dev_scores, offsets);
+            let card = card(&args, &labels, &model, hashing, record);
+            let (onnx, json) = verbatim::model::head::save(&model, &card, out)?;
+            println!("wrote {} and {}", onnx.display(), json.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// How the head was trained, for its card.
+fn training_record(
+    sets: &[Set],
+    cfg: &TrainConfig,
+    dev_scores: serde_json::Map<String, serde_json::Value>,
+    offsets: Option<Vec<f32>>,
+) -> serde_json::Value {
+    let data: Vec<serde_json::Value> = sets
+        .iter()
+        .map(|s| serde_json::json!({"dataset": s.name, "train": s.train.len(), "dev": s.dev.len()}))
+        .collect();
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    serde_json::json!({
+        "command": format!("verbatim {}", command.join(" ")),
+        "data": data,
+        "epochs": cfg.epochs,
+        "learning_rate": short(cfg.learning_rate),
+        "l2": short(cfg.l2),
+        "balanced_classes": cfg.balanced,
+        "seed": cfg.seed,
+        "decision_offsets": offsets.map(|o| o.into_iter().map(short).collect::<Vec<_>>()),
+        "dev_scores": dev_scores,
+    })
+}
+
+/// An f32 as the f64 its shortest decimal form denotes (0.02, not 0.019999999552965164).
+fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+fn card(
+    args: &TrainArgs,
+    labels: &[String],
+    model: &verbatim::model::linear::LinearModel,
+    hashing: Hashing,
+    training: serde_json::Value,
+) -> HeadCard {
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map_or_else(|| "head".into(), |n| n.to_string_lossy().into_owned())
+    });
+    let accurate = args.tier == Tier::Accurate;
+    let task = args.task.clone().unwrap_or_else(|| {
+        if args.file.is_some() && args.preset.is_empty() {
+            args.label_column.clone()
+        } else {
+            "sentiment".into()
+        }
+    });
+    HeadCard {
+        format: CARD_FORMAT.into(),
+        name,
+        task,
+        tier: if accurate { "accurate" } else { "fast" }.into(),
+        labels: labels.to_vec(),
+        feature_version: FEATURE_VERSION,
+        hash_bits: hashing.bits(),
+        embed_scale: accurate.then_some(args.embed_scale),
+        encoder: accurate.then(|| verbatim::model::ENCODER_FILE.to_string()),
+        temperature: model.temperature,
+        training,
+    }
+}
+
+/// The user's file split into train and held-out rows by a hash of the text (stable across
+/// runs and row orders; duplicates land on the same side).
+fn user_split(args: &TrainArgs, file: &std::path::Path) -> Result<(Vec<LabelledItem>, Vec<LabelledItem>)> {
+    let delim = if verbatim::io::Format::from_path(file) == Some(verbatim::io::Format::Tsv) { b'\t' } else { b',' };
+    let items = verbatim::eval::load_labelled_file(file, &args.text_column, &args.label_column, None, None, delim)?;
+    if items.len() < 10 {
+        bail!("{}: {} labelled rows; a head needs at least 10", file.display(), items.len());
+    }
+    let (dev, train): (Vec<LabelledItem>, Vec<LabelledItem>) = items.into_iter().partition(|i| {
+        let h = i.text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        h % 10 == 0
+    });
+    Ok((train, dev))
 }
 
 fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
