@@ -126,7 +126,7 @@ fn the_accurate_head_holds_its_airline_test_score() {
         return;
     }
     let Some((air, pol, _)) = eval_test("airline-en", &["--model", "accurate"]) else { return };
-    // Measured at release: see models/README.md.
-    assert!(air >= 0.78, "airline-en accurate macro-F1 {air:.4}");
-    assert!(pol >= 0.94, "airline-en accurate polarity {pol:.4}");
+    // Measured at release: macro-F1 0.776, polarity 0.944 (models/README.md).
+    assert!(air >= 0.765, "airline-en accurate macro-F1 {air:.4}");
+    assert!(pol >= 0.935, "airline-en accurate polarity {pol:.4}");
 }

@@ -14,9 +14,13 @@ const FAST_ONNX: &[u8] = include_bytes!("../../models/sentiment-fast.onnx");
 const FAST_CARD: &str = include_str!("../../models/sentiment-fast.json");
 /// The accurate sentiment head shipped in the binary; its encoder is installed by
 /// `scripts/setup_models.sh`.
-// PLACEHOLDER until the accurate head is trained
-const ACCURATE_ONNX: &[u8] = include_bytes!("../../models/sentiment-fast.onnx");
-const ACCURATE_CARD: &str = include_str!("../../models/sentiment-fast.json");
+const ACCURATE_ONNX: &[u8] = include_bytes!("../../models/sentiment-accurate.onnx");
+const ACCURATE_CARD: &str = include_str!("../../models/sentiment-accurate.json");
+
+/// Most rows in one ONNX Runtime call.
+const MAX_RUN_ROWS: usize = 1024;
+/// Most padded cells (rows × longest row) in one call: 256k ids and values, about 3 MB in.
+const MAX_RUN_CELLS: usize = 1 << 18;
 
 /// Why a model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -118,10 +122,32 @@ impl Scorer {
                 row.push_embedding(&v);
             }
         }
-        let pairs: Vec<(&[u32], &[f32])> =
-            rows.iter().map(|r| (r.ids.as_slice(), r.values.as_slice())).collect();
-        let flat = self.head.probs(&pairs)?;
+        // ONNX Runtime takes a rectangle: rows are padded to the longest of their run. Comments
+        // range from ten features to tens of thousands, so runs are cut from the rows sorted by
+        // length and capped in cells; one long review no longer pads four thousand tweets.
         let c = self.card.labels.len();
-        Ok(flat.chunks_exact(c).map(<[f32]>::to_vec).collect())
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| rows[i].len());
+        let mut out = vec![Vec::new(); rows.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < MAX_RUN_ROWS
+                && (end - start + 1) * rows[order[end]].len().max(1) <= MAX_RUN_CELLS
+            {
+                end += 1;
+            }
+            let pairs: Vec<(&[u32], &[f32])> = order[start..end]
+                .iter()
+                .map(|&i| (rows[i].ids.as_slice(), rows[i].values.as_slice()))
+                .collect();
+            let flat = self.head.probs(&pairs)?;
+            for (&i, p) in order[start..end].iter().zip(flat.chunks_exact(c)) {
+                out[i] = p.to_vec();
+            }
+            start = end;
+        }
+        Ok(out)
     }
 }
