@@ -7,7 +7,9 @@ use rayon::prelude::*;
 
 use std::sync::Mutex;
 
-use crate::analysis::{Analysis, HeadOutput, Lang, Outcome, Polarity, RedactionCount, Tone, Warning};
+use crate::analysis::{
+    Analysis, HeadOutput, Lang, Outcome, Polarity, RedactionCount, Tone, Warning,
+};
 use crate::classify::{Scan, churn, mode, sentiment, themes};
 use crate::detect::{self, Detected};
 use crate::error::{ErrorKind, RecordError};
@@ -401,8 +403,17 @@ mod tests {
 
     #[test]
     fn other_heads_add_predictions_and_errors_stay_in_place() {
-        let a = analyzer().with_head(fixed_head("route", "service", &["billing", "claims"], &[0.0, 2.0]));
-        let items = vec![Verbatim::new("1", "Facture fausse"), Verbatim::new("2", "  "), Verbatim::new("3", "ok")];
+        let a = analyzer().with_head(fixed_head(
+            "route",
+            "service",
+            &["billing", "claims"],
+            &[0.0, 2.0],
+        ));
+        let items = vec![
+            Verbatim::new("1", "Facture fausse"),
+            Verbatim::new("2", "  "),
+            Verbatim::new("3", "ok"),
+        ];
         let out = a.analyze_batch(&items);
         assert_eq!(out.len(), 3);
         let Outcome::Analysed(r) = &out[0] else { panic!() };
@@ -417,13 +428,16 @@ mod tests {
     fn a_failing_head_turns_its_batch_into_error_records() {
         let mut card = fixed_head("acc", "sentiment", &["negative", "positive"], &[0.0, 0.0]);
         // An in-memory head cannot run the encoder an accurate head needs: it fails.
-        let mut bad = InMemoryHead { card: card.card().clone(), model: LinearModel {
-            n_features: 1,
-            labels: vec![],
-            weights: vec![],
-            bias: vec![],
-            temperature: 1.0,
-        } };
+        let mut bad = InMemoryHead {
+            card: card.card().clone(),
+            model: LinearModel {
+                n_features: 1,
+                labels: vec![],
+                weights: vec![],
+                bias: vec![],
+                temperature: 1.0,
+            },
+        };
         bad.card.encoder = Some("e5.onnx".into());
         card = Box::new(bad);
         let a = analyzer().with_head(card);
@@ -432,6 +446,8 @@ mod tests {
             Outcome::Failed { error, .. } => assert_eq!(error.kind, ErrorKind::Model),
             o => panic!("{o:?}"),
         }
-        assert!(matches!(&out[1], Outcome::Failed { error, .. } if error.kind == ErrorKind::EmptyText));
+        assert!(
+            matches!(&out[1], Outcome::Failed { error, .. } if error.kind == ErrorKind::EmptyText)
+        );
     }
 }

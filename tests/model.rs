@@ -22,7 +22,8 @@ fn the_fast_head_decides_the_tone_by_default_and_keeps_the_evidence() {
         let s = &r["sentiment"];
         let m = &s["model"];
         assert_eq!(m["name"], "sentiment-fast", "{r}");
-        let probs: f64 = m["probs"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        let probs: f64 =
+            m["probs"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
         assert!((probs - 1.0).abs() < 0.01, "{m}");
         assert_eq!(s["label"], m["label"]);
         assert!(s["lexicon"]["label"].is_string());
@@ -65,7 +66,8 @@ fn a_head_trained_on_a_user_file_labels_new_comments() {
     let out = run(&["train", f, "--label-column", "mode", "--out", s], b"");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(stem.with_extension("json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(stem.with_extension("json")).unwrap())
+            .unwrap();
     assert_eq!(card["task"], "mode");
     assert_eq!(card["name"], "mode-head");
 
@@ -122,7 +124,10 @@ fn the_fast_head_holds_its_test_fold_scores() {
 fn the_accurate_head_holds_its_airline_test_score() {
     let dir = verbatim::model::encoder_dir();
     if !dir.join(verbatim::model::ENCODER_FILE).is_file() {
-        eprintln!("SKIPPED: no encoder in {} (bash scripts/setup_models.sh builds it)", dir.display());
+        eprintln!(
+            "SKIPPED: no encoder in {} (bash scripts/setup_models.sh builds it)",
+            dir.display()
+        );
         return;
     }
     let Some((air, pol, _)) = eval_test("airline-en", &["--model", "accurate"]) else { return };

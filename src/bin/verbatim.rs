@@ -44,6 +44,13 @@ Examples:
   # Your own themes instead of the default taxonomy
   verbatim analyze comments.csv --taxonomy my-themes.toml
 
+  # The tone model: fast (default), accurate (after `bash scripts/setup_models.sh`), lexicon
+  verbatim analyze comments.csv --model accurate -o out.jsonl
+
+  # Train a head on your own labels (e.g. the service each e-mail belongs to), then use it
+  verbatim train routed.csv --text-column body --label-column service --out models/service
+  verbatim analyze new-mail.csv --text-column body --head models/service.onnx
+
   # Accuracy on a labelled public dataset (dev fold), and on your own labelled file
   verbatim eval --preset airline-en --fold dev
   verbatim eval labelled.csv --text-column comment --label-column tone
@@ -78,6 +85,7 @@ enum Command {
     #[command(after_long_help = SEARCH_EXAMPLES)]
     Search(SearchArgs),
     /// Train a learned head on labelled data and write it as ONNX
+    #[command(after_long_help = EXAMPLES)]
     Train(train::TrainArgs),
 }
 
@@ -443,7 +451,9 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let (preds, langs): (Vec<String>, Vec<String>) = outcomes
         .iter()
         .map(|o| match o {
-            Outcome::Analysed(a) => (a.sentiment.label.as_str().to_string(), a.lang.as_str().to_string()),
+            Outcome::Analysed(a) => {
+                (a.sentiment.label.as_str().to_string(), a.lang.as_str().to_string())
+            }
             Outcome::Failed { .. } => ("neutral".to_string(), "und".to_string()),
         })
         .unzip();
@@ -502,7 +512,9 @@ fn head_calibration(items: &[LabelledItem], outcomes: &[Outcome]) -> Option<Cali
             continue;
         };
         name.get_or_insert_with(|| m.name.clone());
-        probs.push(labels.iter().map(|l| m.probs.get(l).copied().unwrap_or(0.0)).collect::<Vec<f32>>());
+        probs.push(
+            labels.iter().map(|l| m.probs.get(l).copied().unwrap_or(0.0)).collect::<Vec<f32>>(),
+        );
         gold.push(g);
     }
     let name = name?;
@@ -1001,7 +1013,9 @@ fn embeddings<'a>(texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>>
             let mut kept = Vec::with_capacity(missing.len());
             for t in missing {
                 match old.get(t) {
-                    Some(v) if enc.token_count(t)? <= verbatim::embed::MAX_TOKENS => cache.put(t, v)?,
+                    Some(v) if enc.token_count(t)? <= verbatim::embed::MAX_TOKENS => {
+                        cache.put(t, v)?
+                    }
                     _ => kept.push(t),
                 }
             }

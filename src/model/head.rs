@@ -95,7 +95,10 @@ impl HeadCard {
     fn validate(&self, path: &Path) -> Result<(), CardError> {
         let invalid = |reason: String| CardError::Invalid { path: path.into(), reason };
         if self.format != CARD_FORMAT {
-            return Err(invalid(format!("format {:?}, this build reads {CARD_FORMAT:?}", self.format)));
+            return Err(invalid(format!(
+                "format {:?}, this build reads {CARD_FORMAT:?}",
+                self.format
+            )));
         }
         if self.feature_version != FEATURE_VERSION {
             return Err(invalid(format!(
@@ -112,7 +115,9 @@ impl HeadCard {
         match (self.tier.as_str(), &self.encoder) {
             ("fast", None) | ("accurate", Some(_)) => Ok(()),
             ("accurate", None) => Err(invalid("an accurate head must name its encoder".into())),
-            (t, _) => Err(invalid(format!("tier {t:?}: expected fast, or accurate with an encoder"))),
+            (t, _) => {
+                Err(invalid(format!("tier {t:?}: expected fast, or accurate with an encoder")))
+            }
         }
     }
 
@@ -123,7 +128,11 @@ impl HeadCard {
 }
 
 /// Writes `model` as `stem.onnx` and `card` as `stem.json`; returns the two paths.
-pub fn save(model: &LinearModel, card: &HeadCard, stem: &Path) -> Result<(PathBuf, PathBuf), CardError> {
+pub fn save(
+    model: &LinearModel,
+    card: &HeadCard,
+    stem: &Path,
+) -> Result<(PathBuf, PathBuf), CardError> {
     let onnx = stem.with_extension("onnx");
     let json = stem.with_extension("json");
     let doc = format!("verbatim {} head ({} tier): labels {:?}", card.task, card.tier, card.labels);

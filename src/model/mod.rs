@@ -66,7 +66,11 @@ pub trait Head: Send {
 
     /// Class probabilities, in the card's label order, of each row; `texts[i]` is the text of
     /// `rows[i]` (the accurate tier embeds it).
-    fn probs(&mut self, rows: &mut [SparseVec], texts: &[&str]) -> Result<Vec<Vec<f32>>, HeadFailure>;
+    fn probs(
+        &mut self,
+        rows: &mut [SparseVec],
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, HeadFailure>;
 }
 
 /// A head failed on a batch (the records of the batch become error records).
@@ -93,7 +97,11 @@ impl Head for InMemoryHead {
         &self.card
     }
 
-    fn probs(&mut self, rows: &mut [SparseVec], _texts: &[&str]) -> Result<Vec<Vec<f32>>, HeadFailure> {
+    fn probs(
+        &mut self,
+        rows: &mut [SparseVec],
+        _texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, HeadFailure> {
         if self.card.encoder.is_some() {
             return Err(HeadFailure {
                 head: self.card.name.clone(),
@@ -110,7 +118,11 @@ impl Head for scorer::Scorer {
         scorer::Scorer::card(self)
     }
 
-    fn probs(&mut self, rows: &mut [SparseVec], texts: &[&str]) -> Result<Vec<Vec<f32>>, HeadFailure> {
+    fn probs(
+        &mut self,
+        rows: &mut [SparseVec],
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, HeadFailure> {
         scorer::Scorer::probs(self, rows, texts)
             .map_err(|e| HeadFailure { head: self.card().name.clone(), message: e.to_string() })
     }

@@ -33,7 +33,9 @@ pub enum ModelError {
     #[error(transparent)]
     Head(#[from] HeadError),
     /// The encoder failed (missing files: run `bash scripts/setup_models.sh`).
-    #[error("sentence encoder: {0} (the accurate tier's encoder is built by `bash scripts/setup_models.sh`)")]
+    #[error(
+        "sentence encoder: {0} (the accurate tier's encoder is built by `bash scripts/setup_models.sh`)"
+    )]
     Encoder(#[from] EmbedError),
 }
 
@@ -113,7 +115,11 @@ impl Scorer {
 
     /// Class probabilities (in the card's label order) of each row; `texts[i]` is the text of
     /// `rows[i]`, read by the accurate tier's encoder.
-    pub fn probs(&mut self, rows: &mut [SparseVec], texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub fn probs(
+        &mut self,
+        rows: &mut [SparseVec],
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
         if let Some(enc) = self.encoder.as_mut() {
             let scale = self.card.embed_scale.unwrap_or(1.0);
             let embs = enc.embed(texts)?;

@@ -114,8 +114,14 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
             add_embeddings(&train, &mut enc_train, args.embed_scale)?;
             add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
         }
-        eprintln!("{}: {} train, {} held out; labels {labels:?}", file.display(), train.len(), dev.len());
-        let name = file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        eprintln!(
+            "{}: {} train, {} held out; labels {labels:?}",
+            file.display(),
+            train.len(),
+            dev.len()
+        );
+        let name =
+            file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
         sets.push(Set { name, train, dev, enc_train, enc_dev });
     }
     for p in &args.preset {
@@ -282,14 +288,30 @@ fn card(
 
 /// The user's file split into train and held-out rows by a hash of the text (stable across
 /// runs and row orders; duplicates land on the same side).
-fn user_split(args: &TrainArgs, file: &std::path::Path) -> Result<(Vec<LabelledItem>, Vec<LabelledItem>)> {
-    let delim = if verbatim::io::Format::from_path(file) == Some(verbatim::io::Format::Tsv) { b'\t' } else { b',' };
-    let items = verbatim::eval::load_labelled_file(file, &args.text_column, &args.label_column, None, None, delim)?;
+fn user_split(
+    args: &TrainArgs,
+    file: &std::path::Path,
+) -> Result<(Vec<LabelledItem>, Vec<LabelledItem>)> {
+    let delim = if verbatim::io::Format::from_path(file) == Some(verbatim::io::Format::Tsv) {
+        b'\t'
+    } else {
+        b','
+    };
+    let items = verbatim::eval::load_labelled_file(
+        file,
+        &args.text_column,
+        &args.label_column,
+        None,
+        None,
+        delim,
+    )?;
     if items.len() < 10 {
         bail!("{}: {} labelled rows; a head needs at least 10", file.display(), items.len());
     }
     let (dev, train): (Vec<LabelledItem>, Vec<LabelledItem>) = items.into_iter().partition(|i| {
-        let h = i.text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let h = i.text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         h % 10 == 0
     });
     Ok((train, dev))
