@@ -163,6 +163,12 @@ struct EvalArgs {
     /// Column with the language (labelled file; detected when absent)
     #[arg(long)]
     lang_column: Option<String>,
+    /// Column with each row's fold (labelled file): only rows equal to --fold are scored
+    #[arg(long)]
+    fold_column: Option<String>,
+    /// Score the predictions of the head with this name (from --head) instead of the tone
+    #[arg(long, value_name = "HEAD")]
+    predictions: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
@@ -450,13 +456,25 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let failed = scored.iter().filter(|s| !s.2).count();
     let (preds, langs): (Vec<String>, Vec<String>) = outcomes
         .iter()
-        .map(|o| match o {
-            Outcome::Analysed(a) => {
+        .map(|o| match (o, &args.predictions) {
+            (Outcome::Analysed(a), None) => {
                 (a.sentiment.label.as_str().to_string(), a.lang.as_str().to_string())
             }
-            Outcome::Failed { .. } => ("neutral".to_string(), "und".to_string()),
+            (Outcome::Analysed(a), Some(head)) => {
+                let p = a.predictions.iter().find(|p| p.name == *head);
+                (
+                    p.map_or_else(|| "(none)".into(), |p| p.label.clone()),
+                    a.lang.as_str().to_string(),
+                )
+            }
+            (Outcome::Failed { .. }, _) => ("neutral".to_string(), "und".to_string()),
         })
         .unzip();
+    if let Some(head) = &args.predictions
+        && !analyzer.head_names().contains(head)
+    {
+        bail!("--predictions {head}: no head of that name (heads: {:?})", analyzer.head_names());
+    }
     let report = EvalReport::build(&dataset, &args.fold, &items, &preds, &langs)?;
     let calibration = head_calibration(&items, &outcomes);
     match args.format {
@@ -535,14 +553,14 @@ fn load_eval_items(args: &EvalArgs) -> Result<(String, Vec<LabelledItem>)> {
     }
     let Some(file) = &args.file else { bail!("give a labelled FILE or --preset") };
     let delim = if Format::from_path(file) == Some(Format::Tsv) { b'\t' } else { b',' };
-    let items = verbatim::eval::load_labelled_file(
-        file,
-        &args.text_column,
-        &args.label_column,
-        args.lang_column.as_deref(),
-        None,
-        delim,
-    )?;
+    let cols = verbatim::eval::FileColumns {
+        text: &args.text_column,
+        label: &args.label_column,
+        lang: args.lang_column.as_deref(),
+        id: None,
+    };
+    let fold = args.fold_column.as_deref().map(|c| (c, args.fold.as_str()));
+    let items = verbatim::eval::load_labelled_fold(file, &cols, delim, fold)?;
     Ok((file.display().to_string(), items))
 }
 

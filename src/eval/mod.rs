@@ -12,7 +12,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub use metrics::{ClassScores, Confusion};
-pub use presets::{DEFAULT_DATA_DIR, FOLDS, LabelledItem, Preset, load_labelled_file, load_preset};
+pub use presets::{
+    DEFAULT_DATA_DIR, FOLDS, FileColumns, LabelledItem, Preset, load_labelled_file,
+    load_labelled_fold, load_preset,
+};
 
 /// Why labelled data could not be loaded or scored.
 #[derive(Debug, thiserror::Error)]

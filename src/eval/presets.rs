@@ -174,8 +174,39 @@ pub fn load_labelled_file(
     id_col: Option<&str>,
     delimiter: u8,
 ) -> Result<Vec<LabelledItem>, EvalError> {
+    load_labelled_fold(
+        path,
+        &FileColumns { text: text_col, label: label_col, lang: lang_col, id: id_col },
+        delimiter,
+        None,
+    )
+}
+
+/// Column names of a user's labelled file.
+#[derive(Debug, Clone, Copy)]
+pub struct FileColumns<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The gold label.
+    pub label: &'a str,
+    /// The language, when the file has one.
+    pub lang: Option<&'a str>,
+    /// The row id, when the file has one.
+    pub id: Option<&'a str>,
+}
+
+/// Like [`load_labelled_file`], keeping only the rows whose `fold.0` column equals `fold.1`
+/// (files that carry their own train/dev/test split).
+pub fn load_labelled_fold(
+    path: &Path,
+    c: &FileColumns<'_>,
+    delimiter: u8,
+    fold: Option<(&str, &str)>,
+) -> Result<Vec<LabelledItem>, EvalError> {
+    let (text_col, label_col, lang_col, id_col) = (c.text, c.label, c.lang, c.id);
     let mut table = Table::open(path, delimiter)?;
     let cols = table.columns(&[text_col, label_col])?;
+    let fold_idx = fold.map(|(col, _)| table.columns(&[col])).transpose()?.map(|v| v[0]);
     let lang = lang_col.map(|c| table.columns(&[c])).transpose()?.map(|v| v[0]);
     let id = id_col.map(|c| table.columns(&[c])).transpose()?.map(|v| v[0]);
     let mut items = Vec::new();
@@ -186,6 +217,11 @@ pub fn load_labelled_file(
         let gold = field(cols[1]);
         if gold.is_empty() {
             continue;
+        }
+        if let (Some(i), Some((_, want))) = (fold_idx, fold) {
+            if field(i) != want {
+                continue;
+            }
         }
         items.push(LabelledItem {
             id: id.map_or_else(|| n.to_string(), |i| field(i).to_owned()),

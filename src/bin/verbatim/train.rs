@@ -27,6 +27,10 @@ pub(crate) struct TrainArgs {
     /// Column with the label (FILE): your themes, services, modes…
     #[arg(long, default_value = "label")]
     label_column: String,
+    /// Column holding each row's fold (FILE): rows `train` train, rows `dev` calibrate and are
+    /// scored, other rows (`test`) are left alone. Without it, the hash split above
+    #[arg(long)]
+    fold_column: Option<String>,
     /// What the head labels, recorded in its card; `sentiment` makes it decide the tone
     /// (labels negative/neutral/positive). Default: the label column's name
     #[arg(long)]
@@ -297,14 +301,21 @@ fn user_split(
     } else {
         b','
     };
-    let items = verbatim::eval::load_labelled_file(
-        file,
-        &args.text_column,
-        &args.label_column,
-        None,
-        None,
-        delim,
-    )?;
+    let cols = verbatim::eval::FileColumns {
+        text: &args.text_column,
+        label: &args.label_column,
+        lang: None,
+        id: None,
+    };
+    if let Some(fc) = &args.fold_column {
+        let train = verbatim::eval::load_labelled_fold(file, &cols, delim, Some((fc, "train")))?;
+        let dev = verbatim::eval::load_labelled_fold(file, &cols, delim, Some((fc, "dev")))?;
+        if train.is_empty() {
+            bail!("{}: no labelled row has {fc} = train", file.display());
+        }
+        return Ok((train, dev));
+    }
+    let items = verbatim::eval::load_labelled_fold(file, &cols, delim, None)?;
     if items.len() < 10 {
         bail!("{}: {} labelled rows; a head needs at least 10", file.display(), items.len());
     }
