@@ -61,10 +61,25 @@ impl Analyzer {
     }
 
     /// Adds a learned head. Heads run in the order added; the first `sentiment` head decides the
-    /// tone.
-    pub fn with_head(mut self, head: Box<dyn Head>) -> Analyzer {
+    /// tone. All heads read one feature pass, so they must share their hashing width.
+    pub fn with_head(mut self, head: Box<dyn Head>) -> Result<Analyzer, HeadFailure> {
+        if let Some(want) = self.hashing() {
+            let card = head.card();
+            if card.hashing() != want {
+                return Err(HeadFailure {
+                    head: card.name.clone(),
+                    message: format!(
+                        "it hashes features into 2^{} buckets, the heads before it into 2^{}: \
+                         retrain it with `verbatim train --bits {}`",
+                        card.hash_bits,
+                        want.bits(),
+                        want.bits()
+                    ),
+                });
+            }
+        }
         self.heads.push(Mutex::new(head));
-        self
+        Ok(self)
     }
 
     /// Names of the heads in use.
@@ -145,16 +160,18 @@ impl Analyzer {
         let mut sentiment_decided = false;
         for head in &self.heads {
             let mut head = lock(head);
+            // Each head gets its own copy: the accurate tier appends the embedding in place.
             let mut rows = Vec::with_capacity(ok.len());
-            let mut texts = Vec::with_capacity(ok.len());
             for &i in &ok {
-                if let Ok((a, f)) = &done[i] {
+                if let Ok((_, f)) = &done[i] {
                     rows.push(f.clone().unwrap_or_default());
-                    texts.push(a.text.clone());
                 }
             }
-            let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let probs = head.probs(&mut rows, &text_refs)?;
+            let texts: Vec<&str> = ok
+                .iter()
+                .filter_map(|&i| done[i].as_ref().ok().map(|(a, _)| a.text.as_str()))
+                .collect();
+            let probs = head.probs(&mut rows, &texts)?;
             let card = head.card();
             let decides = card.task == "sentiment" && !sentiment_decided;
             sentiment_decided |= decides;
@@ -383,12 +400,14 @@ mod tests {
 
     #[test]
     fn a_sentiment_head_decides_and_the_lexicon_reading_is_kept() {
-        let a = analyzer().with_head(fixed_head(
-            "s",
-            "sentiment",
-            &["negative", "neutral", "positive"],
-            &[3.0, 0.0, 0.0],
-        ));
+        let a = analyzer()
+            .with_head(fixed_head(
+                "s",
+                "sentiment",
+                &["negative", "neutral", "positive"],
+                &[3.0, 0.0, 0.0],
+            ))
+            .unwrap();
         let out = a.analyze(&Verbatim::new("1", "Service excellent, je recommande !"));
         let Outcome::Analysed(r) = out else { panic!("{out:?}") };
         assert_eq!(r.sentiment.label, Polarity::Negative);
@@ -403,12 +422,9 @@ mod tests {
 
     #[test]
     fn other_heads_add_predictions_and_errors_stay_in_place() {
-        let a = analyzer().with_head(fixed_head(
-            "route",
-            "service",
-            &["billing", "claims"],
-            &[0.0, 2.0],
-        ));
+        let a = analyzer()
+            .with_head(fixed_head("route", "service", &["billing", "claims"], &[0.0, 2.0]))
+            .unwrap();
         let items = vec![
             Verbatim::new("1", "Facture fausse"),
             Verbatim::new("2", "  "),
@@ -426,21 +442,18 @@ mod tests {
 
     #[test]
     fn a_failing_head_turns_its_batch_into_error_records() {
-        let mut card = fixed_head("acc", "sentiment", &["negative", "positive"], &[0.0, 0.0]);
+        let good = fixed_head("acc", "sentiment", &["negative", "positive"], &[0.0, 0.0]);
         // An in-memory head cannot run the encoder an accurate head needs: it fails.
-        let mut bad = InMemoryHead {
-            card: card.card().clone(),
-            model: LinearModel {
-                n_features: 1,
-                labels: vec![],
-                weights: vec![],
-                bias: vec![],
-                temperature: 1.0,
-            },
+        let mut card = good.card().clone();
+        card.encoder = Some("e5.onnx".into());
+        let model = LinearModel {
+            n_features: 1,
+            labels: vec![],
+            weights: vec![],
+            bias: vec![],
+            temperature: 1.0,
         };
-        bad.card.encoder = Some("e5.onnx".into());
-        card = Box::new(bad);
-        let a = analyzer().with_head(card);
+        let a = analyzer().with_head(Box::new(InMemoryHead { card, model })).unwrap();
         let out = a.analyze_batch(&[Verbatim::new("1", "bien"), Verbatim::new("2", "")]);
         match &out[0] {
             Outcome::Failed { error, .. } => assert_eq!(error.kind, ErrorKind::Model),
@@ -449,5 +462,24 @@ mod tests {
         assert!(
             matches!(&out[1], Outcome::Failed { error, .. } if error.kind == ErrorKind::EmptyText)
         );
+    }
+
+    #[test]
+    fn heads_with_another_hashing_width_are_refused() {
+        let a = analyzer()
+            .with_head(fixed_head("s", "sentiment", &["negative", "positive"], &[0.0, 0.0]))
+            .unwrap();
+        let narrow = Hashing::new(12).unwrap();
+        let mut card = fixed_head("t", "theme", &["a", "b"], &[0.0, 0.0]).card().clone();
+        card.hash_bits = narrow.bits();
+        let model = LinearModel {
+            n_features: narrow.n_features(),
+            labels: card.labels.clone(),
+            weights: vec![0.0; narrow.n_features() * 2],
+            bias: vec![0.0; 2],
+            temperature: 1.0,
+        };
+        let err = a.with_head(Box::new(InMemoryHead { card, model })).err().expect("refused");
+        assert!(err.to_string().contains("--bits 10"), "{err}");
     }
 }

@@ -17,7 +17,7 @@ const DEFAULT_MODEL: &str = "lexicon";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ModelArg {
-    /// Hashed n-grams and the lexicon's reading into a linear head (ONNX): thousands a second
+    /// Hashed n-grams and the lexicon's reading into a linear head (ONNX): about twenty thousand a second
     Fast,
     /// The fast features plus a multilingual-e5-small sentence embedding: tens a second, more
     /// accurate (encoder from `bash scripts/setup_models.sh`)
@@ -55,12 +55,12 @@ impl ModelArgs {
             let s = Scorer::shipped(which, threads).context(
                 "cannot load the tone model (use --model lexicon to run without ONNX Runtime)",
             )?;
-            analyzer = analyzer.with_head(Box::new(s));
+            analyzer = analyzer.with_head(Box::new(s))?;
         }
         for path in &self.head {
             let s = Scorer::open(path, 1)
                 .with_context(|| format!("cannot load the head {}", path.display()))?;
-            analyzer = analyzer.with_head(Box::new(s));
+            analyzer = analyzer.with_head(Box::new(s))?;
         }
         Ok(analyzer)
     }
