@@ -218,10 +218,10 @@ pub fn load_labelled_fold(
         if gold.is_empty() {
             continue;
         }
-        if let (Some(i), Some((_, want))) = (fold_idx, fold) {
-            if field(i) != want {
-                continue;
-            }
+        if let (Some(i), Some((_, want))) = (fold_idx, fold)
+            && field(i) != want
+        {
+            continue;
         }
         items.push(LabelledItem {
             id: id.map_or_else(|| n.to_string(), |i| field(i).to_owned()),
