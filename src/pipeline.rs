@@ -158,13 +158,15 @@ impl Analyzer {
             return Ok(());
         }
         let mut sentiment_decided = false;
-        for head in &self.heads {
+        for (k, head) in self.heads.iter().enumerate() {
             let mut head = lock(head);
-            // Each head gets its own copy: the accurate tier appends the embedding in place.
+            // Each head gets its own rows (the accurate tier appends the embedding in place): a
+            // copy, except for the last head, which takes them.
+            let last = k + 1 == self.heads.len();
             let mut rows = Vec::with_capacity(ok.len());
             for &i in &ok {
-                if let Ok((_, f)) = &done[i] {
-                    rows.push(f.clone().unwrap_or_default());
+                if let Ok((_, f)) = &mut done[i] {
+                    rows.push(if last { f.take() } else { f.clone() }.unwrap_or_default());
                 }
             }
             let texts: Vec<&str> = ok

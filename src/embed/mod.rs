@@ -62,6 +62,8 @@ pub const WINDOW_STRIDE: usize = WINDOW_TOKENS - WINDOW_OVERLAP;
 pub const QUERY_PREFIX: &str = "query: ";
 /// Default number of texts per model run.
 pub const DEFAULT_BATCH: usize = 32;
+/// Most tokens (rows × longest row) in one model run, whatever the batch size.
+const MAX_BATCH_TOKENS: usize = 8192;
 /// File name of the ONNX Runtime shared library.
 pub const LIBRARY_NAME: &str = "libonnxruntime.so";
 /// The command that installs the library.
@@ -365,7 +367,22 @@ impl Encoder {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by_key(|&i| seqs[i].as_ref().len());
         let mut out = vec![[0f32; DIM]; seqs.len()];
-        for chunk in order.chunks(self.batch_size) {
+        // Batches are also capped in tokens: attention holds batch × heads × seq² floats, so 32
+        // windows of 512 tokens would take 400 MB per layer output where 32 tweets take 1 MB.
+        let mut batches = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < self.batch_size
+                && (end - start + 1) * seqs[order[end]].as_ref().len() <= MAX_BATCH_TOKENS
+            {
+                end += 1;
+            }
+            batches.push(&order[start..end]);
+            start = end;
+        }
+        for chunk in batches {
             let seq = chunk.iter().map(|&i| seqs[i].as_ref().len()).max().unwrap_or(0).max(1);
             let mut ids = Array2::<i64>::from_elem((chunk.len(), seq), self.pad_id);
             let mut mask = Array2::<i64>::zeros((chunk.len(), seq));
