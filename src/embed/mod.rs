@@ -442,6 +442,17 @@ fn window_ranges(n: usize) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tokenizer as configured before windowing: truncating at 512 tokens.
+    fn truncating(enc: &Encoder) -> Tokenizer {
+        let mut tok = enc.tokenizer.clone();
+        tok.with_truncation(Some(TruncationParams {
+            max_length: MAX_TOKENS,
+            ..Default::default()
+        }))
+        .expect("truncation");
+        tok
+    }
     use std::time::Instant;
     use tokenizers::TruncationParams;
 
@@ -648,13 +659,7 @@ mod tests {
 
         // What the encoder returned before windowing: the text truncated to 512 tokens by the
         // tokenizer (the old configuration), embedded alone.
-        let mut old_tok = enc.tokenizer.clone();
-        old_tok
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..Default::default()
-            }))
-            .expect("truncation");
+        let old_tok = truncating(&enc);
         let old_ids = old_tok.encode(format!("{QUERY_PREFIX}{long}"), true).expect("encode");
         let full_ids = enc.tokenizer.encode(format!("{QUERY_PREFIX}{long}"), true).expect("encode");
         assert_eq!(full_ids.get_ids().len(), count);
@@ -727,13 +732,7 @@ mod tests {
         let together = enc.embed(&short).expect("embed");
         // The path before windowing: the tokenizer truncating at 512 tokens, every encoding one
         // model input. Short texts must come out bit-identical.
-        let mut old_tok = enc.tokenizer.clone();
-        old_tok
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..Default::default()
-            }))
-            .expect("truncation");
+        let old_tok = truncating(&enc);
         let inputs: Vec<String> = short.iter().map(|t| format!("{QUERY_PREFIX}{t}")).collect();
         let old_enc = old_tok.encode_batch_fast(inputs, true).expect("encode");
         let old_ids: Vec<&[u32]> = old_enc.iter().map(|e| e.get_ids()).collect();
