@@ -20,11 +20,14 @@ cargo clippy --locked --all-targets --no-default-features -- -D warnings
 step "benches compile"
 cargo bench --locked --no-run
 
-step "cargo test (unit, integration, doc)"
 if [ ! -d ../shared/data ]; then
   echo "note: ../shared/data is absent: dataset tests will print SKIPPED"
 fi
-cargo test --locked --release
 
+# The lexicon-only build first: both builds share the target directory, and the last one leaves
+# its `verbatim` binary there, which should be the default (model) build.
 step "cargo test, lexicon-only build (no ONNX Runtime)"
 cargo test --locked --release --no-default-features
+
+step "cargo test (default build with the learned heads: unit, integration, doc)"
+cargo test --locked --release
