@@ -11,7 +11,14 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "models: ONNX Runtime and the e5 encoder (scripts/setup_models.sh; a no-op when present)"
-bash scripts/setup_models.sh
+if [ -d ../shared/data ]; then
+  bash scripts/setup_models.sh
+elif ! bash scripts/setup_models.sh; then
+  # The encoder's FR+EN vocabulary is pruned on the shared train folds: without them it cannot
+  # be built, and the accurate-tier tests skip. The fast head needs only ONNX Runtime.
+  echo "note: ../shared/data is absent and the encoder is not built: accurate-tier tests will print SKIPPED"
+  bash scripts/setup_onnxruntime.sh
+fi
 
 step "cargo clippy (deny warnings; default build, then lexicon-only)"
 cargo clippy --locked --all-targets -- -D warnings
