@@ -796,12 +796,16 @@ def main():
             onnx.save(build_onnx(m, keep_ids=keep, weights="q4", accuracy_level=4), dst)
             yield prefix + "-q4.onnx", dst
 
-    for label, path in variants("e5-small", None, tok):
-        print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
-        outputs[label] = path
-        models.append((label, path, tok))
-        if not args.skip_validate:
-            validate(label, path, tok, ref, sets, manifest["validation"])
+    def emit_variants(prefix, keep, vtok):
+        """Build, record and validate the quantised siblings of `prefix`.onnx."""
+        for label, path in variants(prefix, keep, vtok):
+            print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+            outputs[label] = path
+            models.append((label, path, vtok))
+            if not args.skip_validate:
+                validate(label, path, vtok, ref, sets, manifest["validation"])
+
+    emit_variants("e5-small", None, tok)
 
     if args.prune:
         corpus = load_corpus("train")
@@ -837,12 +841,7 @@ def main():
         models.append(("e5-small-fren.onnx", out_pr, ptok))
         if not args.skip_validate:
             validate("e5-small-fren.onnx", out_pr, ptok, ref, sets, manifest["validation"])
-        for label, path in variants("e5-small-fren", keep, ptok):
-            print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
-            outputs[label] = path
-            models.append((label, path, ptok))
-            if not args.skip_validate:
-                validate(label, path, ptok, ref, sets, manifest["validation"])
+        emit_variants("e5-small-fren", keep, ptok)
 
     if args.bench:
         if corpus_dev is not None:

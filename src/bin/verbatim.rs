@@ -519,7 +519,7 @@ struct Calibration {
 
 /// Polarity accuracy and calibration of the head that decided the tone, when there was one.
 fn head_calibration(items: &[LabelledItem], outcomes: &[Outcome]) -> Option<Calibration> {
-    let labels: Vec<String> = ["negative", "neutral", "positive"].map(String::from).to_vec();
+    let labels: Vec<String> = verbatim::model::SENTIMENT_LABELS.map(String::from).to_vec();
     let mut probs = Vec::new();
     let mut gold = Vec::new();
     let mut name = None;

@@ -42,6 +42,7 @@ use std::sync::Mutex;
 use ndarray::Array2;
 use ort::environment::Environment;
 use ort::session::Session;
+use ort::session::builder::SessionBuilder;
 use ort::value::TensorRef;
 use tokenizers::Tokenizer;
 
@@ -162,7 +163,18 @@ pub fn find_library() -> Result<PathBuf, EmbedError> {
 /// created once and shared by every [`Encoder`].
 static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
 
-pub(crate) fn environment() -> Result<Environment, EmbedError> {
+/// A session builder on the shared environment with `threads` intra-op threads (0: ONNX
+/// Runtime's default, one per core). Every ONNX model of the crate is opened through it.
+pub(crate) fn session_builder(threads: usize) -> Result<SessionBuilder, EmbedError> {
+    let env = environment()?;
+    let mut builder = Session::builder(&env)?;
+    if threads > 0 {
+        builder = builder.with_intra_threads(threads).map_err(ort::Error::from)?;
+    }
+    Ok(builder)
+}
+
+fn environment() -> Result<Environment, EmbedError> {
     let mut guard = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(env) = guard.as_ref() {
         return Ok(env.clone());
@@ -244,12 +256,7 @@ impl Encoder {
             });
         }
 
-        let env = environment()?;
-        let mut builder = Session::builder(&env)?;
-        if threads > 0 {
-            builder = builder.with_intra_threads(threads).map_err(ort::Error::from)?;
-        }
-        let session = builder.commit_from_file(model)?;
+        let session = session_builder(threads)?.commit_from_file(model)?;
         let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for want in ["input_ids", "attention_mask"] {
             if !names.contains(&want) {

@@ -96,12 +96,7 @@ impl Drop for EmbeddingCache {
 
 /// 64-bit FNV-1a of the text: collisions among a few million texts are vanishingly rare.
 fn key(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in text.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    super::features::fnv1a(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -47,11 +47,11 @@ impl SparseVec {
 
     /// Adds the embedding at its fixed slots (the caller computed it from the same text).
     pub fn push_embedding(&mut self, embedding: &[f32]) {
-        let mut merged: Vec<(u32, f32)> =
-            self.ids.iter().copied().zip(self.values.iter().copied()).collect();
-        merged.extend(embedding.iter().enumerate().map(|(i, &v)| (EMBED_BASE + i as u32, v)));
-        merged.sort_unstable_by_key(|p| p.0);
-        (self.ids, self.values) = merged.into_iter().unzip();
+        // The slots lie between the lexicon ids and the hashed ids: one splice keeps ids sorted.
+        let at = self.ids.partition_point(|&id| id < EMBED_BASE);
+        let n = embedding.len() as u32;
+        self.ids.splice(at..at, EMBED_BASE..EMBED_BASE + n);
+        self.values.splice(at..at, embedding.iter().copied());
     }
 }
 
@@ -249,7 +249,16 @@ fn push_lexicon(
     }
 }
 
-/// 64-bit FNV-1a.
+/// 64-bit FNV-1a of `bytes`: the project's one stable hash (feature ids, the embedding cache's
+/// keys, the hash split of a user's training file), written here so that it never changes with
+/// a dependency's version.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    h.write(bytes);
+    h.finish()
+}
+
+/// 64-bit FNV-1a, fed in parts.
 struct Fnv(u64);
 
 impl Fnv {

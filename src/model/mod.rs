@@ -40,6 +40,9 @@ pub fn featurize(
         .collect()
 }
 
+/// The labels of a tone head, in the shipped heads' output order.
+pub const SENTIMENT_LABELS: [&str; 3] = ["negative", "neutral", "positive"];
+
 /// Where the encoder built by `scripts/setup_models.sh` lives: `$VERBATIM_MODEL_DIR`, else
 /// `${XDG_CACHE_HOME:-~/.cache}/verbatim/models`.
 pub fn encoder_dir() -> std::path::PathBuf {

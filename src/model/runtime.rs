@@ -90,12 +90,7 @@ impl std::fmt::Debug for OnnxHead {
 }
 
 fn builder(threads: usize) -> Result<ort::session::builder::SessionBuilder, HeadError> {
-    let env = crate::embed::environment()?;
-    let mut builder = Session::builder(&env)?;
-    if threads > 0 {
-        builder = builder.with_intra_threads(threads).map_err(ort::Error::from)?;
-    }
-    Ok(builder)
+    Ok(crate::embed::session_builder(threads)?)
 }
 
 impl OnnxHead {

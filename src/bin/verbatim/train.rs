@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use verbatim::eval::{LabelledItem, Preset};
-use verbatim::model::features::{FEATURE_VERSION, Hashing};
+use verbatim::model::features::{FEATURE_VERSION, Hashing, fnv1a};
 use verbatim::model::head::{CARD_FORMAT, HeadCard};
 use verbatim::model::linear::TrainConfig;
 use verbatim::model::trainer::{self, Encoded};
@@ -106,42 +106,32 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
             l.dedup();
             l
         }
-        _ => ["negative", "neutral", "positive"].map(String::from).to_vec(),
+        _ => verbatim::model::SENTIMENT_LABELS.map(String::from).to_vec(),
     };
     let mut sets = Vec::new();
     if let (Some((train, dev)), Some(file)) = (user, &args.file) {
-        let res = args.data.load()?;
-        let analyzer = Analyzer::new(res, Options::default());
-        let mut enc_train = Encoded::new(&analyzer, &train, &labels, hashing)?;
-        let mut enc_dev = Encoded::new(&analyzer, &dev, &labels, hashing)?;
-        if args.tier == Tier::Accurate {
-            add_embeddings(&train, &mut enc_train, args.embed_scale)?;
-            add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
-        }
-        eprintln!(
-            "{}: {} train, {} held out; labels {labels:?}",
-            file.display(),
-            train.len(),
-            dev.len()
-        );
+        let analyzer = Analyzer::new(args.data.load()?, Options::default());
         let name =
             file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-        sets.push(Set { name, train, dev, enc_train, enc_dev });
+        eprintln!("{name}: {} train, {} held out; labels {labels:?}", train.len(), dev.len());
+        sets.push(encode_set(&args, &analyzer, name, train, dev, &labels, hashing)?);
     }
     for p in &args.preset {
         let preset = p.preset();
         let path = preset.default_path(&args.data_dir);
         let train = verbatim::eval::load_preset(preset, &path, "train")?;
         let dev = verbatim::eval::load_preset(preset, &path, "dev")?;
-        let analyzer = analyzer_for(&args, preset)?;
-        let mut enc_train = Encoded::new(&analyzer, &train, &labels, hashing)?;
-        let mut enc_dev = Encoded::new(&analyzer, &dev, &labels, hashing)?;
-        if args.tier == Tier::Accurate {
-            add_embeddings(&train, &mut enc_train, args.embed_scale)?;
-            add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
-        }
         eprintln!("{}: {} train, {} dev", preset.name(), train.len(), dev.len());
-        sets.push(Set { name: preset.name().into(), train, dev, enc_train, enc_dev });
+        let analyzer = analyzer_for(&args, preset)?;
+        sets.push(encode_set(
+            &args,
+            &analyzer,
+            preset.name().into(),
+            train,
+            dev,
+            &labels,
+            hashing,
+        )?);
     }
     let mut all_train = Encoded::default();
     let mut all_dev = Encoded::default();
@@ -319,13 +309,28 @@ fn user_split(
     if items.len() < 10 {
         bail!("{}: {} labelled rows; a head needs at least 10", file.display(), items.len());
     }
-    let (dev, train): (Vec<LabelledItem>, Vec<LabelledItem>) = items.into_iter().partition(|i| {
-        let h = i.text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        h % 10 == 0
-    });
+    let (dev, train): (Vec<LabelledItem>, Vec<LabelledItem>) =
+        items.into_iter().partition(|i| fnv1a(i.text.as_bytes()).is_multiple_of(10));
     Ok((train, dev))
+}
+
+/// Feature rows of one dataset's train and dev items (with the embedding for the accurate tier).
+fn encode_set(
+    args: &TrainArgs,
+    analyzer: &Analyzer,
+    name: String,
+    train: Vec<LabelledItem>,
+    dev: Vec<LabelledItem>,
+    labels: &[String],
+    hashing: Hashing,
+) -> Result<Set> {
+    let mut enc_train = Encoded::new(analyzer, &train, labels, hashing)?;
+    let mut enc_dev = Encoded::new(analyzer, &dev, labels, hashing)?;
+    if args.tier == Tier::Accurate {
+        add_embeddings(&train, &mut enc_train, args.embed_scale)?;
+        add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
+    }
+    Ok(Set { name, train, dev, enc_train, enc_dev })
 }
 
 fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
