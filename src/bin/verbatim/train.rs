@@ -63,6 +63,11 @@ pub(crate) struct TrainArgs {
     /// Scale of the embedding features (accurate tier)
     #[arg(long, default_value_t = 1.0)]
     embed_scale: f32,
+    /// Encoder file in the model directory (accurate tier): the e5 encoder that
+    /// scripts/setup_models.sh builds, or another one there (e.g. with top layers tuned by
+    /// scripts/finetune_e5.py); recorded in the head's card
+    #[arg(long, value_name = "FILE", default_value = verbatim::model::ENCODER_FILE)]
+    encoder: String,
     /// Write the head as OUT.onnx and its card as OUT.json
     #[arg(long, short, value_name = "OUT")]
     out: Option<PathBuf>,
@@ -274,7 +279,7 @@ fn card(
         feature_version: FEATURE_VERSION,
         hash_bits: hashing.bits(),
         embed_scale: accurate.then_some(args.embed_scale),
-        encoder: accurate.then(|| verbatim::model::ENCODER_FILE.to_string()),
+        encoder: accurate.then(|| args.encoder.clone()),
         temperature: model.temperature,
         training,
     }
@@ -327,8 +332,8 @@ fn encode_set(
     let mut enc_train = Encoded::new(analyzer, &train, labels, hashing)?;
     let mut enc_dev = Encoded::new(analyzer, &dev, labels, hashing)?;
     if args.tier == Tier::Accurate {
-        add_embeddings(&train, &mut enc_train, args.embed_scale)?;
-        add_embeddings(&dev, &mut enc_dev, args.embed_scale)?;
+        add_embeddings(args, &train, &mut enc_train)?;
+        add_embeddings(args, &dev, &mut enc_dev)?;
     }
     Ok(Set { name, train, dev, enc_train, enc_dev })
 }
@@ -342,8 +347,9 @@ fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
 }
 
 #[cfg(feature = "onnx")]
-fn add_embeddings(items: &[LabelledItem], enc: &mut Encoded, scale: f32) -> Result<()> {
-    let embs = super::embeddings(items.iter().map(|i| i.text.as_str()))?;
+fn add_embeddings(args: &TrainArgs, items: &[LabelledItem], enc: &mut Encoded) -> Result<()> {
+    let scale = args.embed_scale;
+    let embs = super::embeddings(&args.encoder, items.iter().map(|i| i.text.as_str()))?;
     for (i, row) in enc.row_of.iter().enumerate() {
         if let Some(r) = row {
             let v: Vec<f32> = embs[i].iter().map(|x| x * scale).collect();
@@ -354,6 +360,6 @@ fn add_embeddings(items: &[LabelledItem], enc: &mut Encoded, scale: f32) -> Resu
 }
 
 #[cfg(not(feature = "onnx"))]
-fn add_embeddings(_: &[LabelledItem], _: &mut Encoded, _: f32) -> Result<()> {
+fn add_embeddings(_: &TrainArgs, _: &[LabelledItem], _: &mut Encoded) -> Result<()> {
     bail!("the accurate tier needs a build with the `onnx` feature")
 }
