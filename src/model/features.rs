@@ -86,6 +86,10 @@ impl Hashing {
             }
             h.write(p.as_bytes());
         }
+        self.bucket(&h)
+    }
+
+    fn bucket(self, h: &Fnv) -> u32 {
         HASH_BASE + (h.finish() & ((1u64 << self.bits) - 1)) as u32
     }
 }
@@ -108,6 +112,7 @@ const LABELS: u8 = b'l';
 pub(crate) fn extract(scan: &Scan<'_>, lex: &LexiconView<'_>, hashing: Hashing) -> SparseVec {
     let mut words: Vec<u32> = Vec::with_capacity(64);
     let mut chars: Vec<u32> = Vec::with_capacity(256);
+    let mut scratch = GramScratch::default();
     let toks = scan.toks;
     let mut tokens = 0usize;
     for s in &scan.sentences {
@@ -122,7 +127,7 @@ pub(crate) fn extract(scan: &Scan<'_>, lex: &LexiconView<'_>, hashing: Hashing) 
             words.push(hashing.id(BIGRAMS, &[prev, key]));
             prev = key;
             if toks.tokens()[i].kind == TokenKind::Word {
-                char_grams(key, hashing, &mut chars);
+                char_grams(key, hashing, &mut scratch, &mut chars);
             }
         }
         words.push(hashing.id(BIGRAMS, &[prev, "</s>"]));
@@ -153,19 +158,37 @@ pub(crate) fn extract(scan: &Scan<'_>, lex: &LexiconView<'_>, hashing: Hashing) 
     v
 }
 
-/// Character 3- to 5-grams of `<key>` (word boundaries marked), over chars, not bytes.
-fn char_grams(key: &str, hashing: Hashing, out: &mut Vec<u32>) {
-    let mut bounds: Vec<usize> = Vec::with_capacity(key.len() + 3);
-    let padded = format!("<{key}>");
-    bounds.extend(padded.char_indices().map(|(i, _)| i));
-    bounds.push(padded.len());
+/// Reused buffers of [`char_grams`]: one allocation per comment, not two per word.
+#[derive(Default)]
+struct GramScratch {
+    text: Vec<u8>,
+    bounds: Vec<usize>,
+}
+
+/// Character 3- to 5-grams of `<key>` (word boundaries marked), over chars, not bytes. The
+/// ids are those of `hashing.id(CHARS, &[gram])`; the 4- and 5-gram at a position extend the
+/// 3-gram's hash state instead of hashing again (this runs for every word of every comment).
+fn char_grams(key: &str, hashing: Hashing, scratch: &mut GramScratch, out: &mut Vec<u32>) {
+    let GramScratch { text, bounds } = scratch;
+    text.clear();
+    text.push(b'<');
+    text.extend_from_slice(key.as_bytes());
+    text.push(b'>');
+    // Where each char of `<key>` starts, then the end.
+    bounds.clear();
+    bounds.push(0);
+    bounds.extend(key.char_indices().map(|(i, _)| i + 1));
+    bounds.push(text.len() - 1);
+    bounds.push(text.len());
     let n_chars = bounds.len() - 1;
-    for n in 3..=5 {
-        if n_chars < n {
-            break;
-        }
-        for start in 0..=n_chars - n {
-            out.push(hashing.id(CHARS, &[&padded[bounds[start]..bounds[start + n]]]));
+    for start in 0..n_chars.saturating_sub(2) {
+        let mut h = Fnv::new();
+        h.write(&[CHARS]);
+        h.write(&text[bounds[start]..bounds[start + 3]]);
+        out.push(hashing.bucket(&h));
+        for end in start + 4..=(start + 5).min(n_chars) {
+            h.write(&text[bounds[end - 1]..bounds[end]]);
+            out.push(hashing.bucket(&h));
         }
     }
 }
@@ -307,9 +330,31 @@ mod tests {
     fn char_grams_count_chars_not_bytes() {
         let h = Hashing::new(16).unwrap();
         let mut out = Vec::new();
-        char_grams("été", h, &mut out);
+        char_grams("été", h, &mut GramScratch::default(), &mut out);
         // "<été>" has 5 chars: three 3-grams, two 4-grams, one 5-gram.
         assert_eq!(out.len(), 6);
+    }
+
+    #[test]
+    fn char_grams_are_the_hashes_of_the_grams() {
+        // The incremental hashing must give the ids of the grams hashed one by one (the shipped
+        // heads were trained on those).
+        let h = Hashing::new(18).unwrap();
+        let mut scratch = GramScratch::default();
+        for key in ["", "a", "ok", "été", "résiliation", "🙂👍🏽", "naïveté"] {
+            let chars: Vec<char> = format!("<{key}>").chars().collect();
+            let mut want = Vec::new();
+            for n in 3..=5 {
+                for w in chars.windows(n) {
+                    want.push(h.id(CHARS, &[&w.iter().collect::<String>()]));
+                }
+            }
+            let mut got = Vec::new();
+            char_grams(key, h, &mut scratch, &mut got);
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want, "{key:?}");
+        }
     }
 
     #[test]
