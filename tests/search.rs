@@ -379,3 +379,37 @@ fn user_metadata_columns_are_stored_and_searchable() {
         assert_eq!(box_["hits"][0]["meta"]["segment"], "pro");
     }
 }
+
+#[test]
+fn analysed_jsonl_is_indexed_without_onnx_runtime() {
+    // Records already analysed need no tone model: indexing them must not try to load ONNX
+    // Runtime (here made unreachable), while raw comments still need it (or --model lexicon).
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["analyze", "samples/comments.csv", "--model", "lexicon"], b"");
+    assert!(out.status.success());
+    let jsonl = dir.path().join("analysed.jsonl");
+    std::fs::write(&jsonl, &out.stdout).unwrap();
+    let no_ort = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_verbatim"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("XDG_CACHE_HOME", dir.path().join("empty-cache"))
+            .env("ORT_DYLIB_PATH", dir.path().join("none/libonnxruntime.so"))
+            .output()
+            .expect("verbatim runs")
+    };
+    let idx = dir.path().join("idx");
+    let out = no_ort(&["index", "--index", idx.to_str().unwrap(), "-q", jsonl.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = search(&idx, &["*"]);
+    assert!(total(&v) > 0, "nothing indexed");
+    let ort_next_to_binary = Path::new(env!("CARGO_BIN_EXE_verbatim"))
+        .with_file_name("libonnxruntime.so")
+        .exists();
+    if cfg!(feature = "onnx") && !ort_next_to_binary {
+        let raw = dir.path().join("raw-idx");
+        let out = no_ort(&["index", "--index", raw.to_str().unwrap(), "-q", "samples/comments.csv"]);
+        assert!(!out.status.success(), "raw comments were indexed without a tone model");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--model lexicon"));
+    }
+}

@@ -859,8 +859,14 @@ fn index(args: IndexArgs) -> Result<ExitCode> {
         args.inputs.clone()
     };
     // A second load: the analyser owns its resources, the index analysers share theirs.
-    let analyzer = args.model.attach(Analyzer::new(args.data.load()?, args.read.options()))?;
+    let analyzer = Analyzer::new(args.data.load()?, args.read.options());
     let read = args.read.read_options()?;
+    // Analysed JSONL is indexed as it is: the tone model is loaded only for raw comments.
+    let analyzer = if Ingest::needs_analysis(&read, &inputs)? {
+        args.model.attach(analyzer)?
+    } else {
+        analyzer
+    };
     let ingest = Ingest { analyzer: &analyzer, read: &read, chunk: 4096 };
     let pb = progress.clone();
     ingest.run(&mut indexer, &inputs, &mut |n| pb.inc(n))?;

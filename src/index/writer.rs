@@ -323,7 +323,7 @@ impl Ingest<'_> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
         for input in inputs {
-            if self.is_analysed(input)? {
+            if is_analysed(self.read, input)? {
                 self.run_analysed(indexer, input, progress)?;
             } else {
                 self.run_raw(indexer, input, progress)?;
@@ -333,37 +333,15 @@ impl Ingest<'_> {
     }
 
     /// Is `input` JSONL from `verbatim analyze`? Decided on its first line.
-    fn is_analysed(&self, input: &Path) -> Result<bool, Error> {
-        let format = self.read.format.or_else(|| Format::from_path(input));
-        if !matches!(format, Some(Format::Jsonl) | None) {
-            return Ok(false);
-        }
-        if input.as_os_str() == "-" {
-            // Standard input cannot be read twice: peek into its own buffer (8 KiB), which the
-            // raw reader then reads from the start. A first line longer than that is decided on
-            // the fields seen so far.
-            let stdin = io::stdin();
-            let mut lock = stdin.lock();
-            let head = lock.fill_buf().map_err(|e| Error::Io { path: input.into(), source: e })?;
-            let head = String::from_utf8_lossy(head);
-            let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            return Ok(IndexRecord::looks_analysed(first)
-                || (first.starts_with('{') && first.contains("\"sentiment\":{\"label\"")));
-        }
-        let mut lines = open_lines(input)?;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = lines
-                .read_line(&mut line)
-                .map_err(|e| Error::Io { path: input.to_path_buf(), source: e })?;
-            if n == 0 {
-                return Ok(false);
-            }
-            if !line.trim().is_empty() {
-                return Ok(IndexRecord::looks_analysed(&line));
+    /// Whether any of `inputs` holds comments to analyse (not JSONL from `verbatim analyze`): a
+    /// run over analysed records alone needs no tone model.
+    pub fn needs_analysis(read: &ReadOptions, inputs: &[PathBuf]) -> Result<bool, Error> {
+        for input in inputs {
+            if !is_analysed(read, input)? {
+                return Ok(true);
             }
         }
+        Ok(false)
     }
 
     fn run_analysed(
@@ -436,6 +414,40 @@ impl Ingest<'_> {
 /// A buffered line reader over a file (`.gz` decompressed) or standard input.
 fn open_lines(path: &Path) -> Result<Box<dyn BufRead>, Error> {
     Ok(Box::new(crate::io::open_bytes(path)?))
+}
+
+/// Whether `input` is JSONL written by `verbatim analyze` (decided on its first line).
+fn is_analysed(read: &ReadOptions, input: &Path) -> Result<bool, Error> {
+    let format = read.format.or_else(|| Format::from_path(input));
+    if !matches!(format, Some(Format::Jsonl) | None) {
+        return Ok(false);
+    }
+    if input.as_os_str() == "-" {
+        // Standard input cannot be read twice: peek into its own buffer (8 KiB), which the
+        // raw reader then reads from the start. A first line longer than that is decided on
+        // the fields seen so far.
+        let stdin = io::stdin();
+        let mut lock = stdin.lock();
+        let head = lock.fill_buf().map_err(|e| Error::Io { path: input.into(), source: e })?;
+        let head = String::from_utf8_lossy(head);
+        let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Ok(IndexRecord::looks_analysed(first)
+            || (first.starts_with('{') && first.contains("\"sentiment\":{\"label\"")));
+    }
+    let mut lines = open_lines(input)?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = lines
+            .read_line(&mut line)
+            .map_err(|e| Error::Io { path: input.to_path_buf(), source: e })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if !line.trim().is_empty() {
+            return Ok(IndexRecord::looks_analysed(&line));
+        }
+    }
 }
 
 #[cfg(test)]
