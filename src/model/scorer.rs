@@ -1,7 +1,11 @@
 //! A head ready to score comments: its card, its ONNX session and, for the accurate tier, the
 //! sentence encoder whose embedding it reads.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use rayon::prelude::*;
 
 use super::features::SparseVec;
 use super::head::{CardError, HeadCard};
@@ -42,7 +46,9 @@ pub enum ModelError {
 /// A loaded head.
 pub struct Scorer {
     card: HeadCard,
-    head: OnnxHead,
+    /// One session per worker thread for a fast head, so that its runs go in parallel (a
+    /// session runs one call at a time); one for an accurate head, bound by its encoder.
+    heads: Vec<Mutex<OnnxHead>>,
     encoder: Option<Encoder>,
 }
 
@@ -69,31 +75,33 @@ impl Scorer {
             Shipped::Accurate => (ACCURATE_ONNX, ACCURATE_CARD, "models/sentiment-accurate.json"),
         };
         let card = HeadCard::parse(card, Path::new(name))?;
-        let head = OnnxHead::from_bytes(onnx, &Path::new(name).with_extension("onnx"), threads)?;
-        Self::assemble(card, head, &encoder_dir(), threads)
+        let path = Path::new(name).with_extension("onnx");
+        let heads = sessions(&card, || OnnxHead::from_bytes(onnx, &path, threads))?;
+        Self::assemble(card, heads, &encoder_dir(), threads)
     }
 
     /// A head trained with `verbatim train`: `path` is its `.onnx`, the card sits beside it.
     /// An accurate head's encoder is looked for in [`encoder_dir`].
     pub fn open(path: &Path, threads: usize) -> Result<Scorer, ModelError> {
         let card = HeadCard::read_beside(path)?;
-        let head = OnnxHead::open(path, threads)?;
-        Self::assemble(card, head, &encoder_dir(), threads)
+        let heads = sessions(&card, || OnnxHead::open(path, threads))?;
+        Self::assemble(card, heads, &encoder_dir(), threads)
     }
 
     fn assemble(
         card: HeadCard,
-        head: OnnxHead,
+        heads: Vec<OnnxHead>,
         dir: &Path,
         threads: usize,
     ) -> Result<Scorer, ModelError> {
-        if head.n_classes() != card.labels.len() {
+        let n_classes = heads.first().map_or(0, OnnxHead::n_classes);
+        if n_classes != card.labels.len() {
             return Err(ModelError::Card(CardError::Invalid {
                 path: PathBuf::from(&card.name),
                 reason: format!(
                     "the card lists {} labels, the graph has {} outputs",
                     card.labels.len(),
-                    head.n_classes()
+                    n_classes
                 ),
             }));
         }
@@ -105,7 +113,8 @@ impl Scorer {
             )?),
             None => None,
         };
-        Ok(Scorer { card, head, encoder })
+        let heads = heads.into_iter().map(Mutex::new).collect();
+        Ok(Scorer { card, heads, encoder })
     }
 
     /// The head's card.
@@ -128,32 +137,59 @@ impl Scorer {
                 row.push_embedding(&v);
             }
         }
-        // ONNX Runtime takes a rectangle: rows are padded to the longest of their run. Comments
-        // range from ten features to tens of thousands, so runs are cut from the rows sorted by
-        // length and capped in cells; one long review no longer pads four thousand tweets.
+        // Runs of similar-length rows (see `runs`), scored in parallel.
         let c = self.card.labels.len();
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by_key(|&i| rows[i].len());
+        let runs = runs(&order, rows);
+        let rows = &*rows;
+        let flats: Vec<Result<Vec<f32>, HeadError>> = runs
+            .par_iter()
+            .map(|run| {
+                let pairs: Vec<(&[u32], &[f32])> = order[run.clone()]
+                    .iter()
+                    .map(|&i| (rows[i].ids.as_slice(), rows[i].values.as_slice()))
+                    .collect();
+                let slot = rayon::current_thread_index().unwrap_or(0) % self.heads.len();
+                let mut head = self.heads[slot].lock().unwrap_or_else(PoisonError::into_inner);
+                head.probs(&pairs)
+            })
+            .collect();
         let mut out = vec![Vec::new(); rows.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < MAX_RUN_ROWS
-                && (end - start + 1) * rows[order[end]].len().max(1) <= MAX_RUN_CELLS
-            {
-                end += 1;
-            }
-            let pairs: Vec<(&[u32], &[f32])> = order[start..end]
-                .iter()
-                .map(|&i| (rows[i].ids.as_slice(), rows[i].values.as_slice()))
-                .collect();
-            let flat = self.head.probs(&pairs)?;
-            for (&i, p) in order[start..end].iter().zip(flat.chunks_exact(c)) {
+        for (run, flat) in runs.into_iter().zip(flats) {
+            for (&i, p) in order[run].iter().zip(flat?.chunks_exact(c)) {
                 out[i] = p.to_vec();
             }
-            start = end;
         }
         Ok(out)
     }
+}
+
+/// The sessions of a head: one per worker thread for a fast head, one for an accurate head.
+fn sessions(
+    card: &HeadCard,
+    open: impl Fn() -> Result<OnnxHead, HeadError>,
+) -> Result<Vec<OnnxHead>, HeadError> {
+    let n = if card.encoder.is_some() { 1 } else { rayon::current_num_threads() };
+    (0..n.max(1)).map(|_| open()).collect()
+}
+
+/// ONNX Runtime takes a rectangle: rows are padded to the longest of their run. Comments range
+/// from ten features to tens of thousands, so runs are cut from the rows sorted by length
+/// (`order`) and capped in rows and cells; one long review does not pad four thousand tweets.
+fn runs(order: &[usize], rows: &[SparseVec]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len()
+            && end - start < MAX_RUN_ROWS
+            && (end - start + 1) * rows[order[end]].len().max(1) <= MAX_RUN_CELLS
+        {
+            end += 1;
+        }
+        runs.push(start..end);
+        start = end;
+    }
+    runs
 }
