@@ -142,7 +142,8 @@ pub(crate) fn extract(scan: &Scan<'_>, lex: &LexiconView<'_>, hashing: Hashing) 
     push_counts(&mut words, &mut out);
     push_counts(&mut chars, &mut out);
     push_lexicon(scan, lex, tokens, hashing, &mut out);
-    out.sort_unstable_by_key(|p| p.0);
+    // Two sorted runs (words, chars) and a short tail: the stable sort merges runs in linear time.
+    out.sort_by_key(|p| p.0);
     // Hashed families may collide with each other: merge equal ids.
     let mut v = SparseVec::default();
     for (id, val) in out {
