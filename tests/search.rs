@@ -403,12 +403,12 @@ fn analysed_jsonl_is_indexed_without_onnx_runtime() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = search(&idx, &["*"]);
     assert!(total(&v) > 0, "nothing indexed");
-    let ort_next_to_binary = Path::new(env!("CARGO_BIN_EXE_verbatim"))
-        .with_file_name("libonnxruntime.so")
-        .exists();
+    let ort_next_to_binary =
+        Path::new(env!("CARGO_BIN_EXE_verbatim")).with_file_name("libonnxruntime.so").exists();
     if cfg!(feature = "onnx") && !ort_next_to_binary {
         let raw = dir.path().join("raw-idx");
-        let out = no_ort(&["index", "--index", raw.to_str().unwrap(), "-q", "samples/comments.csv"]);
+        let out =
+            no_ort(&["index", "--index", raw.to_str().unwrap(), "-q", "samples/comments.csv"]);
         assert!(!out.status.success(), "raw comments were indexed without a tone model");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--model lexicon"));
     }
