@@ -332,7 +332,6 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Is `input` JSONL from `verbatim analyze`? Decided on its first line.
     /// Whether any of `inputs` holds comments to analyse (not JSONL from `verbatim analyze`): a
     /// run over analysed records alone needs no tone model.
     pub fn needs_analysis(read: &ReadOptions, inputs: &[PathBuf]) -> Result<bool, Error> {

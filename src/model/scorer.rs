@@ -165,12 +165,17 @@ impl Scorer {
     }
 }
 
-/// The sessions of a head: one per worker thread for a fast head, one for an accurate head.
+/// Most sessions of one head: each holds its weights and buffers (about 10 MB for the shipped
+/// fast head), and a batch has only a handful of runs to share out.
+const MAX_SESSIONS: usize = 8;
+
+/// The sessions of a head: one per worker thread (up to [`MAX_SESSIONS`]) for a fast head, one
+/// for an accurate head.
 fn sessions(
     card: &HeadCard,
     open: impl Fn() -> Result<OnnxHead, HeadError>,
 ) -> Result<Vec<OnnxHead>, HeadError> {
-    let n = if card.encoder.is_some() { 1 } else { rayon::current_num_threads() };
+    let n = if card.encoder.is_some() { 1 } else { rayon::current_num_threads().min(MAX_SESSIONS) };
     (0..n.max(1)).map(|_| open()).collect()
 }
 
