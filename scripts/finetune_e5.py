@@ -78,6 +78,13 @@ def load_set(name, fold):
     return texts, np.array(labels, np.int32)
 
 
+def import_convert_e5():
+    """scripts/convert_e5.py, for its padding and check sentences."""
+    sys.path.insert(0, HERE)
+    import convert_e5
+    return convert_e5
+
+
 def cut_layer(k):
     """Name of the hidden state that enters the first tuned layer (of the top k)."""
     return f"l{NL - k - 1}_ln2"
@@ -87,6 +94,7 @@ def extract(args):
     import onnx
     import onnxruntime as ort
     from tokenizers import Tokenizer
+    convert_e5 = import_convert_e5()
     os.makedirs(args.work, exist_ok=True)
     src = os.path.join(MODEL_DIR, "e5-small-fren-int8.onnx")
     cut = cut_layer(args.k_max)
@@ -114,12 +122,7 @@ def extract(args):
             t0, done = time.time(), 0
             for s in range(0, len(order), 64):
                 rows = order[s:s + 64]
-                L = int(lens[rows].max())
-                x = np.ones((len(rows), L), np.int64)
-                m = np.zeros((len(rows), L), np.int64)
-                for r, j in enumerate(rows):
-                    x[r, :lens[j]] = ids[j]
-                    m[r, :lens[j]] = 1
+                x, m = convert_e5.pad([ids[j] for j in rows])
                 h = sess.run([cut], {"input_ids": x, "attention_mask": m})[0]
                 for r, j in enumerate(rows):
                     hid[offs[j]:offs[j + 1]] = h[r, :lens[j]]
@@ -160,9 +163,7 @@ def make_fns(scale):
     import jax.numpy as jnp
 
     def embed(params, x, mask):
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
-        for p in params["layers"]:
-            x = _layer(p, x, bias)
+        x = run_layers(params["layers"], x, mask)
         s = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return s / jnp.maximum(jnp.linalg.norm(s, axis=-1, keepdims=True), 1e-6)
 
@@ -185,10 +186,22 @@ def bucket(n):
 
 
 class Set:
-    def __init__(self, path):
-        z = np.load(path)
-        self.hid, self.offs, self.labels = z["hid"], z["offs"], z["labels"]
+    def __init__(self, hid, offs, labels):
+        self.hid, self.offs, self.labels = hid, offs, labels
         self.lens = np.diff(self.offs)
+
+    @classmethod
+    def load(cls, path):
+        z = np.load(path)
+        return cls(z["hid"], z["offs"], z["labels"])
+
+    @classmethod
+    def join(cls, sets):
+        offs = [np.zeros(1, np.int64)]
+        for s in sets:
+            offs.append(s.offs[1:] + offs[-1][-1])
+        return cls(np.concatenate([s.hid for s in sets]), np.concatenate(offs),
+                   np.concatenate([s.labels for s in sets]))
 
     def batch(self, rows):
         L = bucket(int(self.lens[rows].max()))
@@ -238,7 +251,7 @@ def train(args):
     import jax.numpy as jnp
     import optax
     k_max = args.k_max
-    sets = {n: {f: Set(os.path.join(args.work, f"{n}.{f}.npz")) for f in ("train", "dev")}
+    sets = {n: {f: Set.load(os.path.join(args.work, f"{n}.{f}.npz")) for f in ("train", "dev")}
             for n in SETS}
     # Layers below the tuned ones but above the cache point are run frozen once, here.
     frozen_layers = list(range(NL - k_max, NL - args.k))
@@ -248,7 +261,7 @@ def train(args):
         fz = {"layers": [{kk: jnp.asarray(v) for kk, v in p.items()}
                          for p in load_layers(frozen_layers)]}
 
-        f_layers = make_layer_stack()
+        f_layers = jax.jit(lambda params, x, m: run_layers(params["layers"], x, m))
         for n in SETS:
             for f in ("train", "dev"):
                 s = sets[n][f]
@@ -265,17 +278,16 @@ def train(args):
 
     layers = [{kk: jnp.asarray(v) for kk, v in p.items()} for p in load_layers(tuned_layers)]
     rng = np.random.default_rng(args.seed)
-    W0 = np.zeros((384, 3), np.float32)
-    params = {"layers": layers, "W": jnp.asarray(W0), "b": jnp.zeros(3)}
-    # Class-balanced weights per set, sets weighted equally per example.
-    tr = [(n, sets[n]["train"]) for n in SETS if n in args.sets]
-    all_rows = [(si, j) for si, (_, s) in enumerate(tr) for j in range(len(s.lens))]
+    params = {"layers": layers, "W": jnp.zeros((384, 3)), "b": jnp.zeros(3)}
+    # Class-balanced weights within each set; the sets' examples count equally.
+    tr = [sets[n]["train"] for n in SETS if n in args.sets]
     weights = []
-    for _, s in tr:
+    for s in tr:
         cnt = np.bincount(s.labels, minlength=3).astype(np.float64)
         weights.append((len(s.labels) / (3 * cnt))[s.labels])
-    lens = np.array([tr[si][1].lens[j] for si, j in all_rows])
-    steps_per_epoch = (len(all_rows) + args.batch - 1) // args.batch
+    joined, weights = Set.join(tr), np.concatenate(weights).astype(np.float32)
+    lens = joined.lens
+    steps_per_epoch = (len(lens) + args.batch - 1) // args.batch
     total = steps_per_epoch * args.epochs
     sched_l = optax.warmup_cosine_decay_schedule(0.0, args.lr, max(1, total // 20), total, args.lr * 0.05)
     sched_h = optax.warmup_cosine_decay_schedule(0.0, args.lr_head, max(1, total // 20), total, args.lr_head * 0.05)
@@ -304,19 +316,8 @@ def train(args):
         batches = batches_by_length(lens, args.batch, rng)
         run = 0.0
         for bi, b in enumerate(batches):
-            L = bucket(int(lens[b].max()))
-            x = np.zeros((len(b), L, 384), np.float32)
-            m = np.zeros((len(b), L), np.float32)
-            y = np.zeros(len(b), np.int32)
-            w = np.zeros(len(b), np.float32)
-            for r, gi in enumerate(b):
-                si, j = all_rows[gi]
-                s = tr[si][1]
-                n = s.lens[j]
-                x[r, :n] = s.hid[s.offs[j]:s.offs[j + 1]]
-                m[r, :n] = 1
-                y[r] = s.labels[j]
-                w[r] = weights[si][j]
+            x, m = joined.batch(b)
+            y, w = joined.labels[b], weights[b]
             params, state, l = step(params, state, x, m, y, w)
             run = 0.98 * run + 0.02 * float(l) if bi else float(l)
             if bi % 200 == 0:
@@ -334,8 +335,7 @@ def write_npz(args, params, tuned_layers, frozen_layers, embed_fn):
     import jax.numpy as jnp
     import onnxruntime as ort
     from tokenizers import Tokenizer
-    sys.path.insert(0, HERE)
-    import convert_e5
+    convert_e5 = import_convert_e5()
     arrays = {}
     for li, p in zip(tuned_layers, params["layers"]):
         for kk, v in p.items():
@@ -359,15 +359,12 @@ def write_npz(args, params, tuned_layers, frozen_layers, embed_fn):
     print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB)")
 
 
-def make_layer_stack():
-    import jax
-
-    def run(params, x, mask):
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
-        for p in params["layers"]:
-            x = _layer(p, x, bias)
-        return x
-    return jax.jit(run)
+def run_layers(layers, x, mask):
+    """The layers in turn over hidden states `x` [B, S, H], padding masked out of attention."""
+    bias = ((1.0 - mask) * -1e9)[:, None, None, :]
+    for p in layers:
+        x = _layer(p, x, bias)
+    return x
 
 
 def _layer(p, x, bias, eps=1e-12):

@@ -119,7 +119,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
         let name =
             file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
         eprintln!("{name}: {} train, {} held out; labels {labels:?}", train.len(), dev.len());
-        sets.push(encode_set(&args, &analyzer, name, train, dev, &labels, hashing)?);
+        sets.push(encode_set(&analyzer, name, train, dev, &labels, hashing)?);
     }
     for p in &args.preset {
         let preset = p.preset();
@@ -128,15 +128,10 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
         let dev = verbatim::eval::load_preset(preset, &path, "dev")?;
         eprintln!("{}: {} train, {} dev", preset.name(), train.len(), dev.len());
         let analyzer = analyzer_for(&args, preset)?;
-        sets.push(encode_set(
-            &args,
-            &analyzer,
-            preset.name().into(),
-            train,
-            dev,
-            &labels,
-            hashing,
-        )?);
+        sets.push(encode_set(&analyzer, preset.name().into(), train, dev, &labels, hashing)?);
+    }
+    if args.tier == Tier::Accurate {
+        add_embeddings(&args, &mut sets)?;
     }
     let mut all_train = Encoded::default();
     let mut all_dev = Encoded::default();
@@ -319,9 +314,8 @@ fn user_split(
     Ok((train, dev))
 }
 
-/// Feature rows of one dataset's train and dev items (with the embedding for the accurate tier).
+/// Feature rows of one dataset's train and dev items.
 fn encode_set(
-    args: &TrainArgs,
     analyzer: &Analyzer,
     name: String,
     train: Vec<LabelledItem>,
@@ -329,12 +323,8 @@ fn encode_set(
     labels: &[String],
     hashing: Hashing,
 ) -> Result<Set> {
-    let mut enc_train = Encoded::new(analyzer, &train, labels, hashing)?;
-    let mut enc_dev = Encoded::new(analyzer, &dev, labels, hashing)?;
-    if args.tier == Tier::Accurate {
-        add_embeddings(args, &train, &mut enc_train)?;
-        add_embeddings(args, &dev, &mut enc_dev)?;
-    }
+    let enc_train = Encoded::new(analyzer, &train, labels, hashing)?;
+    let enc_dev = Encoded::new(analyzer, &dev, labels, hashing)?;
     Ok(Set { name, train, dev, enc_train, enc_dev })
 }
 
@@ -346,20 +336,27 @@ fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
     ))
 }
 
+/// Appends the sentence embedding (× `--embed-scale`) to every feature row of every set: one
+/// pass through the embedding cache for all of them (it is read whole from disk).
 #[cfg(feature = "onnx")]
-fn add_embeddings(args: &TrainArgs, items: &[LabelledItem], enc: &mut Encoded) -> Result<()> {
-    let scale = args.embed_scale;
-    let embs = super::embeddings(&args.encoder, items.iter().map(|i| i.text.as_str()))?;
-    for (i, row) in enc.row_of.iter().enumerate() {
-        if let Some(r) = row {
-            let v: Vec<f32> = embs[i].iter().map(|x| x * scale).collect();
-            enc.rows[*r].push_embedding(&v);
+fn add_embeddings(args: &TrainArgs, sets: &mut [Set]) -> Result<()> {
+    let texts = sets.iter().flat_map(|s| s.train.iter().chain(&s.dev)).map(|i| i.text.as_str());
+    let mut embs = super::embeddings(&args.encoder, texts)?.into_iter();
+    for s in sets.iter_mut() {
+        for enc in [&mut s.enc_train, &mut s.enc_dev] {
+            for row in &enc.row_of {
+                let e = anyhow::Context::context(embs.next(), "one embedding per text")?;
+                if let Some(r) = row {
+                    let v: Vec<f32> = e.iter().map(|x| x * args.embed_scale).collect();
+                    enc.rows[*r].push_embedding(&v);
+                }
+            }
         }
     }
     Ok(())
 }
 
 #[cfg(not(feature = "onnx"))]
-fn add_embeddings(_: &TrainArgs, _: &[LabelledItem], _: &mut Encoded) -> Result<()> {
+fn add_embeddings(_: &TrainArgs, _: &mut [Set]) -> Result<()> {
     bail!("the accurate tier needs a build with the `onnx` feature")
 }
