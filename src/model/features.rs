@@ -45,13 +45,14 @@ impl SparseVec {
         self.ids.is_empty()
     }
 
-    /// Adds the embedding at its fixed slots (the caller computed it from the same text).
-    pub fn push_embedding(&mut self, embedding: &[f32]) {
+    /// Adds the embedding, times `scale` (the head's embedding scale), at its fixed slots (the
+    /// caller computed it from the same text).
+    pub fn push_embedding(&mut self, embedding: &[f32], scale: f32) {
         // The slots lie between the lexicon ids and the hashed ids: one splice keeps ids sorted.
         let at = self.ids.partition_point(|&id| id < EMBED_BASE);
         let n = embedding.len() as u32;
         self.ids.splice(at..at, EMBED_BASE..EMBED_BASE + n);
-        self.values.splice(at..at, embedding.iter().copied());
+        self.values.splice(at..at, embedding.iter().map(|x| x * scale));
     }
 }
 
@@ -361,7 +362,7 @@ mod tests {
     #[test]
     fn embedding_goes_to_its_slots_in_order() {
         let mut v = SparseVec { ids: vec![3, HASH_BASE + 7], values: vec![0.5, 1.0] };
-        v.push_embedding(&[0.1, 0.2]);
+        v.push_embedding(&[0.1, 0.2], 1.0);
         assert_eq!(v.ids, vec![3, EMBED_BASE, EMBED_BASE + 1, HASH_BASE + 7]);
         assert_eq!(v.values, vec![0.5, 0.1, 0.2, 1.0]);
     }

@@ -133,8 +133,7 @@ impl Scorer {
             let scale = self.card.embed_scale.unwrap_or(1.0);
             let embs = enc.embed(texts)?;
             for (row, e) in rows.iter_mut().zip(&embs) {
-                let v: Vec<f32> = e.iter().map(|x| x * scale).collect();
-                row.push_embedding(&v);
+                row.push_embedding(e, scale);
             }
         }
         // Runs of similar-length rows (see `runs`), scored in parallel.
@@ -176,7 +175,7 @@ fn sessions(
     open: impl Fn() -> Result<OnnxHead, HeadError>,
 ) -> Result<Vec<OnnxHead>, HeadError> {
     let n = if card.encoder.is_some() { 1 } else { rayon::current_num_threads().min(MAX_SESSIONS) };
-    (0..n.max(1)).map(|_| open()).collect()
+    (0..n).map(|_| open()).collect()
 }
 
 /// ONNX Runtime takes a rectangle: rows are padded to the longest of their run. Comments range

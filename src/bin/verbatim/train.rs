@@ -340,15 +340,15 @@ fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
 /// pass through the embedding cache for all of them (it is read whole from disk).
 #[cfg(feature = "onnx")]
 fn add_embeddings(args: &TrainArgs, sets: &mut [Set]) -> Result<()> {
+    use anyhow::Context as _;
     let texts = sets.iter().flat_map(|s| s.train.iter().chain(&s.dev)).map(|i| i.text.as_str());
     let mut embs = super::embeddings(&args.encoder, texts)?.into_iter();
     for s in sets.iter_mut() {
         for enc in [&mut s.enc_train, &mut s.enc_dev] {
             for row in &enc.row_of {
-                let e = anyhow::Context::context(embs.next(), "one embedding per text")?;
+                let e = embs.next().context("one embedding per text")?;
                 if let Some(r) = row {
-                    let v: Vec<f32> = e.iter().map(|x| x * args.embed_scale).collect();
-                    enc.rows[*r].push_embedding(&v);
+                    enc.rows[*r].push_embedding(&e, args.embed_scale);
                 }
             }
         }
