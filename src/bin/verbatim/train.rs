@@ -13,7 +13,7 @@ use verbatim::model::linear::TrainConfig;
 use verbatim::model::trainer::{self, Encoded};
 use verbatim::{Analyzer, Options};
 
-use super::{DataArgs, PresetArg};
+use crate::args::{DataArgs, PresetArg};
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
@@ -342,7 +342,7 @@ fn analyzer_for(args: &TrainArgs, preset: Preset) -> Result<Analyzer> {
 fn add_embeddings(args: &TrainArgs, sets: &mut [Set]) -> Result<()> {
     use anyhow::Context as _;
     let texts = sets.iter().flat_map(|s| s.train.iter().chain(&s.dev)).map(|i| i.text.as_str());
-    let mut embs = super::embeddings(&args.encoder, texts)?.into_iter();
+    let mut embs = embeddings(&args.encoder, texts)?.into_iter();
     for s in sets.iter_mut() {
         for enc in [&mut s.enc_train, &mut s.enc_dev] {
             for row in &enc.row_of {
@@ -359,4 +359,63 @@ fn add_embeddings(args: &TrainArgs, sets: &mut [Set]) -> Result<()> {
 #[cfg(not(feature = "onnx"))]
 fn add_embeddings(_: &TrainArgs, _: &mut [Set]) -> Result<()> {
     bail!("the accurate tier needs a build with the `onnx` feature")
+}
+
+/// The embeddings of `texts` by `encoder` (a file in the model directory), through its on-disk
+/// cache (computed and stored when missing).
+#[cfg(feature = "onnx")]
+fn embeddings<'a>(encoder: &str, texts: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<f32>>> {
+    use crate::args::progress_bar;
+    use anyhow::Context;
+    use verbatim::model::embedding_cache::EmbeddingCache;
+    use verbatim::model::{ENCODER_TOKENIZER_FILE, encoder_dir};
+    let texts: Vec<&str> = texts.collect();
+    let dir = encoder_dir();
+    let cache_path = dir.join("embeddings").join(format!("{encoder}.windowed.bin"));
+    let mut cache = EmbeddingCache::open(&cache_path, verbatim::embed::DIM)
+        .with_context(|| format!("opening the embedding cache {}", cache_path.display()))?;
+    let mut missing: Vec<&str> = texts.iter().copied().filter(|t| cache.get(t).is_none()).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let mut enc =
+            verbatim::embed::Encoder::open(&dir.join(encoder), &dir.join(ENCODER_TOKENIZER_FILE))?;
+        // Entries of the cache written before long texts were windowed are still right for
+        // texts that fit in one window.
+        let old_path = dir.join("embeddings").join(format!("{encoder}.bin"));
+        if old_path.is_file() {
+            let old = EmbeddingCache::open(&old_path, verbatim::embed::DIM)?;
+            let mut kept = Vec::with_capacity(missing.len());
+            for t in missing {
+                match old.get(t) {
+                    Some(v) if enc.token_count(t)? <= verbatim::embed::MAX_TOKENS => {
+                        cache.put(t, v)?
+                    }
+                    _ => kept.push(t),
+                }
+            }
+            missing = kept;
+        }
+        if !missing.is_empty() {
+            eprintln!(
+                "embedding {} text(s) not in the cache {} (tens to hundreds a second)",
+                missing.len(),
+                cache_path.display()
+            );
+        }
+        let pb = progress_bar(false, "embedded");
+        for chunk in missing.chunks(256) {
+            let vs = enc.embed(chunk)?;
+            for (t, v) in chunk.iter().zip(&vs) {
+                cache.put(t, v)?;
+            }
+            pb.inc(chunk.len() as u64);
+        }
+        cache.flush()?;
+        pb.finish_and_clear();
+    }
+    texts
+        .iter()
+        .map(|t| cache.get(t).map(<[f32]>::to_vec).context("embedding missing from the cache"))
+        .collect()
 }
