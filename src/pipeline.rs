@@ -87,6 +87,23 @@ impl Analyzer {
         self.heads.iter().map(|h| lock(h).card().name.clone()).collect()
     }
 
+    /// Names of the heads whose labels go to `predictions` (every head but the first
+    /// `sentiment` head, which decides the tone).
+    pub fn prediction_heads(&self) -> Vec<String> {
+        let mut tone_decided = false;
+        let mut names = Vec::new();
+        for h in &self.heads {
+            let h = lock(h);
+            let card = h.card();
+            if card.task == "sentiment" && !tone_decided {
+                tone_decided = true;
+            } else {
+                names.push(card.name.clone());
+            }
+        }
+        names
+    }
+
     /// The resources in use.
     pub fn resources(&self) -> &Resources {
         &self.res
@@ -354,8 +371,13 @@ impl Analyzer {
             })
             .collect();
         let out = self.finish(done, origins);
-        for o in &out {
-            summary.count(o);
+        for (o, item) in out.iter().zip(items) {
+            match item {
+                Ok(v) => summary.count_at(o, &v.origin),
+                Err(b) => {
+                    summary.count_at(o, &Origin { file: b.error.file.clone(), line: b.error.line })
+                }
+            }
         }
         out
     }

@@ -2,10 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::BuildHasher;
 
+use rustc_hash::{FxBuildHasher, FxHashSet};
 use serde::Serialize;
 
 use crate::analysis::Outcome;
+use crate::verbatim::Origin;
+
+/// Repeated ids kept as examples in a summary.
+const REPEAT_EXAMPLES: usize = 5;
 
 /// Counts over a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -24,9 +30,34 @@ pub struct Summary {
     pub languages: BTreeMap<String, u64>,
     /// Analysed records with warnings, by warning kind.
     pub warnings: BTreeMap<String, u64>,
+    /// Records whose id an earlier record of the run already had.
+    pub repeated_ids: u64,
+    /// The first few of them: the id and where it appeared again (`file:line`).
+    pub repeated_examples: Vec<(String, String)>,
+    /// Hashes of the ids seen: 8 bytes per distinct id, so memory does not hold the ids. A
+    /// collision (about 1 in 10^7 for ten million ids) would count one repeat too many.
+    #[serde(skip)]
+    seen_ids: FxHashSet<u64>,
 }
 
 impl Summary {
+    /// Counts one outcome and checks its id against the run's earlier ones; `origin` says
+    /// where the record was read (for the examples of repeated ids).
+    pub fn count_at(&mut self, o: &Outcome, origin: &Origin) {
+        let id = match o {
+            Outcome::Analysed(a) => &a.id,
+            Outcome::Failed { id, .. } => id,
+        };
+        if !self.seen_ids.insert(FxBuildHasher.hash_one(id)) {
+            self.repeated_ids += 1;
+            if self.repeated_examples.len() < REPEAT_EXAMPLES {
+                self.repeated_examples
+                    .push((id.clone(), format!("{}:{}", origin.file, origin.line)));
+            }
+        }
+        self.count(o);
+    }
+
     /// Counts one outcome.
     pub fn count(&mut self, o: &Outcome) {
         self.read += 1;
@@ -76,6 +107,14 @@ impl fmt::Display for Summary {
         }
         if !self.redacted.is_empty() {
             write!(f, "; redacted: {}", list(&self.redacted))?;
+        }
+        if self.repeated_ids > 0 {
+            let examples: Vec<String> = self
+                .repeated_examples
+                .iter()
+                .map(|(id, at)| format!("`{id}` again at {at}"))
+                .collect();
+            write!(f, "; ids repeated: {} (first: {})", self.repeated_ids, examples.join(", "))?;
         }
         Ok(())
     }

@@ -400,13 +400,15 @@ impl Ingest<'_> {
             items.clear();
             Ok::<(), Error>(())
         };
-        for item in reader {
+        let mut reader = reader;
+        for item in &mut reader {
             items.push(item);
             if items.len() == chunk {
                 flush(&mut items, indexer)?;
             }
         }
-        flush(&mut items, indexer)
+        flush(&mut items, indexer)?;
+        reader.finish()
     }
 }
 

@@ -1,12 +1,18 @@
 //! Streaming readers. Each yields one [`Item`] per input record, in order: a [`Verbatim`] or a
 //! [`BadRecord`] naming file, line and field, so that nothing read is ever silently dropped.
+//! An input that cannot be read to its end (a truncated or corrupt gzip stream, a read error)
+//! is not a record: the [`Reader`] stops and [`Reader::finish`] returns the error.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
 
-use serde_json::{Map, Value};
+use encoding_rs::Encoding;
+use serde_json::value::RawValue;
 
+use super::csv::CsvItems;
+use super::lines::Lines;
+use super::source::{Source, read_error};
 use crate::error::{Error, ErrorKind, RecordError};
 use crate::verbatim::{Meta, Origin, Verbatim};
 
@@ -80,13 +86,19 @@ impl Default for Columns {
 /// How to read an input.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// The format; from the file extension when `None` (standard input: JSONL if the first
-    /// character is `{`, else text).
+    /// The format; from the file extension when `None`. Standard input is told by its first
+    /// line: JSONL if it starts with `{`, CSV or TSV if it is a header naming the text column,
+    /// else text.
     pub format: Option<Format>,
     /// Column names.
     pub columns: Columns,
-    /// Lines longer than this many bytes are skipped with an error (JSONL and text).
+    /// Lines (JSONL, text) and CSV rows longer than this many bytes are skipped with an error
+    /// record; 0 means no limit.
     pub max_line_bytes: usize,
+    /// The CSV delimiter (default: `,`, or `;` when the header has more of them; tab for TSV).
+    pub delimiter: Option<u8>,
+    /// The input's encoding when it is not UTF-8 (e.g. Windows-1252); a BOM overrides it.
+    pub encoding: Option<&'static Encoding>,
 }
 
 /// A record that could not be read.
@@ -103,7 +115,8 @@ pub type Item = Result<Verbatim, BadRecord>;
 
 /// A streaming reader over one input.
 pub struct Reader {
-    inner: Box<dyn Iterator<Item = Item> + Send>,
+    inner: Box<dyn Iterator<Item = Result<Item, Error>> + Send>,
+    error: Option<Error>,
     /// The format being read.
     pub format: Format,
 }
@@ -111,71 +124,110 @@ pub struct Reader {
 impl Iterator for Reader {
     type Item = Item;
     fn next(&mut self) -> Option<Item> {
-        self.inner.next()
+        if self.error.is_some() {
+            return None;
+        }
+        match self.inner.next()? {
+            Ok(item) => Some(item),
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
+        }
+    }
+}
+
+impl Reader {
+    /// Ends the reading: `Err` when the input could not be read to its end (every record read
+    /// before the failure has been yielded).
+    pub fn finish(self) -> Result<(), Error> {
+        self.error.map_or(Ok(()), Err)
     }
 }
 
 /// Opens `path` (`-` for standard input).
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, Error> {
-    let name = path.display().to_string();
-    let io_err = |e| Error::Io { path: path.to_path_buf(), source: e };
-    let mut buf = open_bytes(path)?;
-    let format = match opts.format.or_else(|| Format::from_path(path)) {
+    let source = Source::open(path, opts.encoding)?;
+    from_source(source, opts)
+}
+
+/// A reader over an opened [`Source`] (which may have been peeked at).
+pub fn from_source(mut source: Source, opts: &ReadOptions) -> Result<Reader, Error> {
+    let path = source.path().to_path_buf();
+    let max = if opts.max_line_bytes == 0 { usize::MAX - 1 } else { opts.max_line_bytes };
+    let format = match opts.format.or_else(|| Format::from_path(&path)) {
         Some(f) => f,
-        None if name == "-" => {
-            let head = buf.fill_buf().map_err(io_err)?;
-            let first = head.iter().find(|b| !b.is_ascii_whitespace());
-            if first == Some(&b'{') { Format::Jsonl } else { Format::Text }
-        }
+        None if path.as_os_str() == "-" => sniff_format(&source.first_line(max)?, &opts.columns),
         None => {
             return Err(Error::Input {
-                path: path.to_path_buf(),
+                path,
                 message: "cannot tell the format from the file name: use --input-format csv|tsv|jsonl|text".into(),
             });
         }
     };
-    let max = if opts.max_line_bytes == 0 { usize::MAX } else { opts.max_line_bytes };
-    let inner: Box<dyn Iterator<Item = Item> + Send> = match format {
+    let name = path.display().to_string();
+    let stdin = path.as_os_str() == "-";
+    let inner: Box<dyn Iterator<Item = Result<Item, Error>> + Send> = match format {
         Format::Csv | Format::Tsv => {
-            let delim = if format == Format::Csv { b',' } else { b'\t' };
-            Box::new(CsvItems::new(buf, delim, path, &opts.columns)?)
+            match CsvItems::new(source, opts.delimiter, format == Format::Tsv, &opts.columns, max)?
+            {
+                Some(items) => Box::new(items),
+                None => Box::new(std::iter::empty()),
+            }
         }
-        Format::Jsonl => Box::new(LineItems {
-            r: buf,
-            file: name,
-            line: 0,
-            max,
-            kind: LineKind::Json(opts.columns.clone()),
-            done: false,
-        }),
-        Format::Text => Box::new(LineItems {
-            r: buf,
-            file: name,
-            line: 0,
-            max,
-            kind: LineKind::Text,
-            done: false,
-        }),
+        Format::Jsonl | Format::Text => {
+            let kind = match format {
+                Format::Jsonl => LineKind::Json(opts.columns.clone()),
+                _ => LineKind::Text,
+            };
+            Box::new(LineItems {
+                lines: Lines::new(source, max),
+                file: name,
+                stdin,
+                max,
+                kind,
+                done: false,
+            })
+        }
     };
-    Ok(Reader { inner, format })
+    Ok(Reader { inner, error: None, format })
 }
 
-/// The bytes of `path` (`-` for standard input), gunzipped when the name ends in `.gz`.
-pub(crate) fn open_bytes(path: &Path) -> Result<BufReader<Box<dyn Read + Send>>, Error> {
-    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(File::open(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?)
-    };
-    let raw: Box<dyn Read + Send> = if path.to_string_lossy().ends_with(".gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(raw))
-    } else {
-        raw
-    };
-    Ok(BufReader::with_capacity(1 << 16, raw))
+/// The format of standard input, from its first line.
+fn sniff_format(first: &[u8], cols: &Columns) -> Format {
+    let first = String::from_utf8_lossy(first);
+    let first = first.trim_start();
+    if first.starts_with('{') {
+        return Format::Jsonl;
+    }
+    for (delim, format) in [('\t', Format::Tsv), (';', Format::Csv), (',', Format::Csv)] {
+        let names_text =
+            first.split(delim).map(|f| f.trim().trim_matches('"')).any(|f| f == cols.text);
+        if first.contains(delim) && names_text {
+            return format;
+        }
+    }
+    Format::Text
 }
 
-fn bad(file: &str, line: u64, kind: ErrorKind, field: Option<&str>, message: String) -> BadRecord {
+/// The bytes of `path` (`-` for standard input): gunzipped, BOM removed (see [`Source`]).
+pub(crate) fn open_bytes(path: &Path) -> Result<Source, Error> {
+    Source::open(path, None)
+}
+
+/// The id of a record without one: the file and the line, unique across the inputs of a run and
+/// traceable (standard input: the line alone).
+pub(crate) fn default_id(file: &str, stdin: bool, line: u64) -> String {
+    if stdin { line.to_string() } else { format!("{file}:{line}") }
+}
+
+pub(crate) fn bad(
+    file: &str,
+    line: u64,
+    kind: ErrorKind,
+    field: Option<&str>,
+    message: String,
+) -> BadRecord {
     BadRecord {
         id: format!("{file}:{line}"),
         error: RecordError {
@@ -188,282 +240,89 @@ fn bad(file: &str, line: u64, kind: ErrorKind, field: Option<&str>, message: Str
     }
 }
 
-struct CsvItems {
-    rdr: csv::Reader<BufReader<Box<dyn Read + Send>>>,
-    file: String,
-    header_len: usize,
-    text: usize,
-    id: Option<usize>,
-    meta: [Option<(usize, String)>; 4],
-    extra: Vec<(usize, String)>,
-    record: csv::ByteRecord,
-    done: bool,
-}
-
-impl CsvItems {
-    fn new(
-        buf: BufReader<Box<dyn Read + Send>>,
-        delim: u8,
-        path: &Path,
-        cols: &Columns,
-    ) -> Result<Self, Error> {
-        let mut rdr = csv::ReaderBuilder::new().delimiter(delim).flexible(true).from_reader(buf);
-        let input_err = |message: String| Error::Input { path: PathBuf::from(path), message };
-        let headers = rdr
-            .byte_headers()
-            .map_err(|e| input_err(format!("cannot read the header row: {e}")))?
-            .clone();
-        let names: Vec<String> = headers
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_string())
-            .collect();
-        let find = |c: &str| names.iter().position(|n| n == c);
-        let text = find(&cols.text).ok_or_else(|| {
-            input_err(format!(
-                "no column `{}` in the header (columns: {}); name the text column with --text-column",
-                cols.text,
-                names.join(", ")
-            ))
-        })?;
-        let mut meta: [Option<(usize, String)>; 4] = Default::default();
-        for (slot, name) in
-            meta.iter_mut().zip([&cols.date, &cols.score, &cols.channel, &cols.customer])
-        {
-            if let Some(name) = name {
-                let i = find(name).ok_or_else(|| {
-                    input_err(format!(
-                        "no column `{name}` in the header (columns: {})",
-                        names.join(", ")
-                    ))
-                })?;
-                *slot = Some((i, name.clone()));
-            }
-        }
-        let extra = cols
-            .extra
-            .iter()
-            .map(|name| {
-                find(name).map(|i| (i, name.clone())).ok_or_else(|| {
-                    input_err(format!(
-                        "no column `{name}` in the header (columns: {})",
-                        names.join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(CsvItems {
-            rdr,
-            extra,
-            file: path.display().to_string(),
-            header_len: names.len(),
-            text,
-            id: find(&cols.id),
-            meta,
-            record: csv::ByteRecord::new(),
-            done: false,
-        })
-    }
-
-    fn field(&self, i: usize, name: &str, line: u64) -> Result<Option<String>, BadRecord> {
-        let Some(raw) = self.record.get(i) else { return Ok(None) };
-        match std::str::from_utf8(raw) {
-            Ok(s) => Ok(Some(s.to_string())),
-            Err(e) => Err(bad(
-                &self.file,
-                line,
-                ErrorKind::InvalidUtf8,
-                Some(name),
-                format!("field `{name}` is not valid UTF-8 (at byte {})", e.valid_up_to()),
-            )),
-        }
-    }
-
-    fn convert(&self, line: u64) -> Item {
-        let n = self.record.len();
-        if n != self.header_len {
-            let mut b = bad(
-                &self.file,
-                line,
-                ErrorKind::Malformed,
-                None,
-                format!("row has {n} fields, the header has {}", self.header_len),
-            );
-            if let Some(Ok(Some(id))) = self.id.map(|i| self.field(i, "id", line)) {
-                b.id = id;
-            }
-            return Err(b);
-        }
-        let id = match self.id {
-            Some(i) => self.field(i, "id", line)?.unwrap_or_default(),
-            None => line.to_string(),
-        };
-        let with_id = |mut b: BadRecord| {
-            if !id.is_empty() {
-                b.id = id.clone();
-            }
-            b
-        };
-        let text = self.field(self.text, "text", line).map_err(with_id)?.unwrap_or_default();
-        let mut values: [Option<String>; 4] = Default::default();
-        for (v, m) in values.iter_mut().zip(&self.meta) {
-            if let Some((i, name)) = m {
-                *v = self.field(*i, name, line).map_err(with_id)?.filter(|s| !s.trim().is_empty());
-            }
-        }
-        let [date, score, channel, customer] = values;
-        let mut extra = std::collections::BTreeMap::new();
-        for (i, name) in &self.extra {
-            if let Some(v) =
-                self.field(*i, name, line).map_err(with_id)?.filter(|s| !s.trim().is_empty())
-            {
-                extra.insert(name.clone(), v);
-            }
-        }
-        Ok(Verbatim {
-            id,
-            text,
-            meta: Meta { date, score, channel, customer, extra },
-            origin: Origin { file: self.file.clone(), line },
-        })
-    }
-}
-
-impl Iterator for CsvItems {
-    type Item = Item;
-    fn next(&mut self) -> Option<Item> {
-        if self.done {
-            return None;
-        }
-        let line = self.rdr.position().line() + 1;
-        match self.rdr.read_byte_record(&mut self.record) {
-            Ok(false) => {
-                self.done = true;
-                None
-            }
-            Ok(true) => {
-                let line = self.record.position().map_or(line, |p| p.line());
-                Some(self.convert(line))
-            }
-            Err(e) => {
-                // I/O errors end the stream; parse errors are per record and reading goes on.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    self.done = true;
-                }
-                let line = e.position().map_or(line, |p| p.line());
-                Some(Err(bad(
-                    &self.file,
-                    line,
-                    ErrorKind::Malformed,
-                    None,
-                    format!("unreadable CSV row: {e}"),
-                )))
-            }
-        }
-    }
-}
-
 enum LineKind {
     Json(Columns),
     Text,
 }
 
 struct LineItems<R> {
-    r: R,
+    lines: Lines<R>,
     file: String,
-    line: u64,
+    stdin: bool,
     max: usize,
     kind: LineKind,
     done: bool,
 }
 
-impl<R: BufRead> LineItems<R> {
-    /// Reads one line of at most `max` bytes; a longer line is consumed and reported.
-    fn read_line(&mut self, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-        buf.clear();
-        let n = (&mut self.r).take(self.max as u64 + 1).read_until(b'\n', buf)?;
-        if buf.len() <= self.max || buf.last() == Some(&b'\n') {
-            return Ok((n, false));
-        }
-        // Too long: skip to the end of the line without keeping it.
-        let mut skipped = Vec::new();
-        loop {
-            skipped.clear();
-            let m = (&mut self.r).take(1 << 20).read_until(b'\n', &mut skipped)?;
-            if m == 0 || skipped.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        buf.clear();
-        Ok((n, true))
-    }
-
-    fn item(&self, bytes: &[u8]) -> Item {
-        let line = self.line;
+impl<R: std::io::BufRead> LineItems<R> {
+    fn item(&self, line: u64, bytes: &[u8]) -> Item {
         let text = match std::str::from_utf8(bytes) {
-            Ok(s) => s.trim_end_matches(['\n', '\r']),
+            Ok(s) => s,
             Err(e) => {
                 let field = if matches!(self.kind, LineKind::Text) { Some("text") } else { None };
+                let hint = if super::source::looks_windows_1252(bytes) {
+                    " (it reads as Windows-1252: try --encoding windows-1252)"
+                } else {
+                    ""
+                };
                 return Err(bad(
                     &self.file,
                     line,
                     ErrorKind::InvalidUtf8,
                     field,
-                    format!("line is not valid UTF-8 (at byte {})", e.valid_up_to()),
+                    format!("line is not valid UTF-8 (at byte {}){hint}", e.valid_up_to()),
                 ));
             }
         };
         let origin = Origin { file: self.file.clone(), line };
+        let id = default_id(&self.file, self.stdin, line);
         match &self.kind {
-            LineKind::Text => Ok(Verbatim {
-                id: line.to_string(),
-                text: text.to_string(),
-                meta: Meta::default(),
-                origin,
-            }),
-            LineKind::Json(cols) => json_record(text, cols, origin),
+            LineKind::Text => {
+                Ok(Verbatim { id, text: text.to_string(), meta: Meta::default(), origin })
+            }
+            LineKind::Json(cols) => json_record(text, cols, origin, id),
         }
     }
 }
 
-impl<R: BufRead> Iterator for LineItems<R> {
-    type Item = Item;
-    fn next(&mut self) -> Option<Item> {
+impl<R: std::io::BufRead> Iterator for LineItems<R> {
+    type Item = Result<Item, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let mut buf = Vec::new();
         loop {
-            self.line += 1;
-            match self.read_line(&mut buf) {
-                Ok((0, _)) => return None,
-                Ok((_, true)) => {
-                    return Some(Err(bad(
-                        &self.file,
-                        self.line,
-                        ErrorKind::TextTooLong,
-                        None,
-                        format!("line is longer than {} bytes", self.max),
-                    )));
-                }
-                Ok(_) if buf.iter().all(u8::is_ascii_whitespace) => continue,
-                Ok(_) => return Some(self.item(&buf)),
-                Err(e) => {
-                    // An I/O error (or a broken gzip stream) ends this input after one report.
+            let line = match self.lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => {
                     self.done = true;
-                    return Some(Err(bad(
-                        &self.file,
-                        self.line,
-                        ErrorKind::Malformed,
-                        None,
-                        format!("read error: {e}"),
-                    )));
+                    return None;
                 }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(read_error(Path::new(&self.file), self.lines.number(), e)));
+                }
+            };
+            if line.is_blank() {
+                continue;
             }
+            if line.too_long {
+                return Some(Ok(Err(bad(
+                    &self.file,
+                    line.number,
+                    ErrorKind::TextTooLong,
+                    None,
+                    format!("line is longer than {} bytes", self.max),
+                ))));
+            }
+            return Some(Ok(self.item(line.number, &line.bytes)));
         }
     }
 }
 
-fn json_record(line: &str, cols: &Columns, origin: Origin) -> Item {
+/// One JSONL record. Fields are kept as raw JSON until needed, so that a numeric id keeps its
+/// digits as written (`12345678901234567890`, `1.5e3`) instead of going through a float.
+fn json_record(line: &str, cols: &Columns, origin: Origin, default_id: String) -> Item {
     let fail = |kind, field: Option<&str>, message: String, id: Option<String>| BadRecord {
         id: id.unwrap_or_else(|| format!("{}:{}", origin.file, origin.line)),
         error: RecordError {
@@ -474,25 +333,31 @@ fn json_record(line: &str, cols: &Columns, origin: Origin) -> Item {
             field: field.map(str::to_string),
         },
     };
-    let obj: Map<String, Value> = match serde_json::from_str(line) {
-        Ok(Value::Object(o)) => o,
-        Ok(_) => {
+    let obj: HashMap<Cow<'_, str>, &RawValue> = match serde_json::from_str(line) {
+        Ok(o) => o,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
             return Err(fail(ErrorKind::Malformed, None, "line is not a JSON object".into(), None));
         }
         Err(e) => return Err(fail(ErrorKind::Malformed, None, format!("invalid JSON: {e}"), None)),
     };
     let scalar = |name: &str| -> Option<String> {
-        match obj.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
-            v => Some(v.to_string()),
+        let raw = obj.get(name)?.get();
+        match raw.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(raw).ok(),
+            _ if raw == "null" => None,
+            _ => Some(raw.to_string()),
         }
     };
-    let id = scalar(&cols.id).unwrap_or_else(|| origin.line.to_string());
-    let text = match obj.get(&cols.text) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => {
+    let id = scalar(&cols.id).filter(|s| !s.trim().is_empty()).unwrap_or(default_id);
+    let text = match obj.get(cols.text.as_str()).map(|r| r.get()) {
+        Some(raw) if raw.starts_with('"') => match serde_json::from_str::<String>(raw) {
+            Ok(s) => s,
+            Err(e) => {
+                let m = format!("field `{}` is not a valid JSON string: {e}", cols.text);
+                return Err(fail(ErrorKind::Malformed, Some(&cols.text), m, Some(id)));
+            }
+        },
+        Some("null") | None => {
             return Err(fail(
                 ErrorKind::MissingField,
                 Some(&cols.text),
@@ -528,18 +393,39 @@ fn json_record(line: &str, cols: &Columns, origin: Origin) -> Item {
 mod tests {
     use super::*;
 
-    fn items(format: Format, data: &'static [u8], cols: Columns) -> Vec<Item> {
+    fn read(path: &Path, cols: Columns, max: usize) -> (Vec<Item>, Result<(), Error>) {
+        let opts = ReadOptions { columns: cols, max_line_bytes: max, ..ReadOptions::default() };
+        let mut r = open(path, &opts).unwrap();
+        let items: Vec<Item> = r.by_ref().collect();
+        (items, r.finish())
+    }
+
+    fn items_in(name: &str, data: &[u8], cols: Columns) -> Vec<Item> {
         let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        let (items, end) = read(&path, cols, 64);
+        end.unwrap();
+        items
+    }
+
+    fn items(format: Format, data: &[u8], cols: Columns) -> Vec<Item> {
         let ext = match format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Jsonl => "jsonl",
             Format::Text => "txt",
         };
-        let path = dir.path().join(format!("in.{ext}"));
-        std::fs::write(&path, data).unwrap();
-        open(&path, &ReadOptions { format: None, columns: cols, max_line_bytes: 64 })
-            .unwrap()
+        items_in(&format!("in.{ext}"), data, cols)
+    }
+
+    fn texts(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                Ok(v) => v.text.clone(),
+                Err(b) => format!("<{}@{}>", b.error.kind.as_str(), b.error.line),
+            })
             .collect()
     }
 
@@ -576,7 +462,7 @@ mod tests {
             Columns::default(),
         );
         assert_eq!(got[0].as_ref().unwrap().id, "3");
-        assert_eq!(got[1].as_ref().unwrap().id, "2", "no id: the line number");
+        assert!(got[1].as_ref().unwrap().id.ends_with("in.jsonl:2"), "no id: file and line");
         assert_eq!(got[2].as_ref().unwrap_err().error.kind, ErrorKind::TextTooLong);
         let bad = got[3].as_ref().unwrap_err();
         assert_eq!(
@@ -588,8 +474,262 @@ mod tests {
     #[test]
     fn text_lines_skip_blanks_and_keep_line_numbers() {
         let got = items(Format::Text, b"un\r\n\n  \ndeux\n", Columns::default());
-        let ids: Vec<(String, String)> =
-            got.into_iter().map(|i| i.unwrap()).map(|v| (v.id, v.text)).collect();
-        assert_eq!(ids, [("1".into(), "un".into()), ("4".into(), "deux".into())]);
+        let lines: Vec<(u64, String)> =
+            got.into_iter().map(|i| i.unwrap()).map(|v| (v.origin.line, v.text)).collect();
+        assert_eq!(lines, [(1, "un".into()), (4, "deux".into())]);
+    }
+
+    #[test]
+    fn defect_2_ids_without_an_id_column_name_the_file_and_line() {
+        let got = items(Format::Text, b"un\ndeux\n", Columns::default());
+        let ids: Vec<String> = got.into_iter().map(|i| i.unwrap().id).collect();
+        assert!(ids[0].ends_with("in.txt:1") && ids[1].ends_with("in.txt:2"), "{ids:?}");
+        // An empty id cell gets the same traceable id, so empty ids never collide.
+        let got = items(Format::Csv, b"id,text\n,un\n  ,deux\n", Columns::default());
+        let ids: Vec<String> = got.into_iter().map(|i| i.unwrap().id).collect();
+        assert!(ids[0].ends_with("in.csv:2") && ids[1].ends_with("in.csv:3"), "{ids:?}");
+    }
+
+    #[test]
+    fn defect_3_a_stray_quote_costs_one_row() {
+        let data = b"id,text\n1,un\n2,\"guillemet jamais ferm\xc3\xa9\n3,trois\n4,\"deux\nlignes\"\n5,cinq\n";
+        let got = items(Format::Csv, data, Columns::default());
+        assert_eq!(texts(&got), ["un", "<malformed@3>", "trois", "deux\nlignes", "cinq"]);
+        let msg = &got[1].as_ref().unwrap_err().error.message;
+        assert!(msg.contains("opened on line 3") && msg.contains("resumes on line 4"), "{msg}");
+        assert_eq!(got[1].as_ref().unwrap_err().id, "2", "the row's id is kept when readable");
+    }
+
+    #[test]
+    fn defect_3_a_quoted_field_is_capped_at_the_line_limit() {
+        let mut data = b"id,text\n1,\"open".to_vec();
+        for i in 0..20 {
+            data.extend_from_slice(format!("\n{},row {i}", i + 2).as_bytes());
+        }
+        data.extend_from_slice(b"\"\n");
+        let got = items(Format::Csv, &data, Columns::default());
+        // The quote would close at the very end; past 64 bytes it is given up, and the rows
+        // it held are read again as rows.
+        assert!(matches!(&got[0], Err(b) if b.error.message.contains("runs over 64 bytes")));
+        assert_eq!(got.iter().filter(|i| i.is_ok()).count(), 20, "{:?}", texts(&got));
+    }
+
+    #[test]
+    fn defect_7_a_bom_is_stripped_in_every_format() {
+        let bom = "\u{feff}";
+        assert_eq!(
+            texts(&items(
+                Format::Jsonl,
+                format!("{bom}{{\"text\":\"a\"}}\n").as_bytes(),
+                Columns::default()
+            )),
+            ["a"]
+        );
+        assert_eq!(
+            texts(&items(Format::Text, format!("{bom}a\n").as_bytes(), Columns::default())),
+            ["a"]
+        );
+        assert_eq!(
+            texts(&items(Format::Csv, format!("{bom}text\na\n").as_bytes(), Columns::default())),
+            ["a"]
+        );
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("text\nété\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(texts(&items(Format::Csv, &utf16, Columns::default())), ["été"]);
+    }
+
+    #[test]
+    fn defect_9_french_excel_exports() {
+        let data = b"id;verbatim;date\n1;Tr\xe8s d\xe9\xe7u;01/02/2025\n";
+        let cols = Columns { text: "verbatim".into(), ..Columns::default() };
+        let got = items(Format::Csv, data, cols.clone());
+        let err = &got[0].as_ref().unwrap_err().error;
+        assert_eq!(err.kind, ErrorKind::InvalidUtf8);
+        assert!(err.message.contains("--encoding windows-1252"), "a hint: {}", err.message);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.csv");
+        std::fs::write(&path, data).unwrap();
+        let opts = ReadOptions {
+            columns: cols,
+            encoding: Some(encoding_rs::WINDOWS_1252),
+            ..ReadOptions::default()
+        };
+        let got: Vec<Item> = open(&path, &opts).unwrap().collect();
+        assert_eq!(texts(&got), ["Très déçu"]);
+    }
+
+    #[test]
+    fn defect_15_line_numbers_in_crlf_csv() {
+        let got =
+            items(Format::Csv, b"id,text\r\n1,un\r\n2,\"a\r\nb\"\r\n3,x,y\r\n", Columns::default());
+        assert_eq!(got[0].as_ref().unwrap().origin.line, 2);
+        assert_eq!(got[1].as_ref().unwrap().origin.line, 3);
+        assert_eq!(got[1].as_ref().unwrap().text, "a\r\nb");
+        assert_eq!(got[2].as_ref().unwrap_err().error.line, 5);
+    }
+
+    #[test]
+    fn defect_16_lone_cr_ends_lines() {
+        assert_eq!(
+            texts(&items(Format::Text, b"un\rdeux\rtrois", Columns::default())),
+            ["un", "deux", "trois"]
+        );
+        let got = items(Format::Jsonl, b"{\"text\":\"a\"}\r{\"text\":\"b\"}\r", Columns::default());
+        assert_eq!(texts(&got), ["a", "b"]);
+        assert_eq!(got[1].as_ref().unwrap().origin.line, 2);
+    }
+
+    #[test]
+    fn defect_16_numeric_ids_keep_their_digits() {
+        let got = items(
+            Format::Jsonl,
+            b"{\"id\":12345678901234567890,\"text\":\"a\"}\n{\"id\":1.5e3,\"text\":\"b\"}\n{\"id\":9007199254740993,\"text\":\"c\"}\n",
+            Columns::default(),
+        );
+        let ids: Vec<String> = got.into_iter().map(|i| i.unwrap().id).collect();
+        assert_eq!(ids, ["12345678901234567890", "1.5e3", "9007199254740993"]);
+    }
+
+    #[test]
+    fn defect_4_a_truncated_gzip_is_fatal_after_its_records() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in 0..5000 {
+            writeln!(
+                e,
+                "{{\"id\":{i},\"text\":\"commentaire numéro {i} assez long pour remplir\"}}"
+            )
+            .unwrap();
+        }
+        let gz = e.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.jsonl.gz");
+        std::fs::write(&path, &gz[..gz.len() / 2]).unwrap();
+        let (items, end) = read(&path, Columns::default(), 1 << 20);
+        assert!(
+            !items.is_empty() && items.iter().all(Result::is_ok),
+            "records before the cut are read"
+        );
+        assert!(end.unwrap_err().to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn standard_input_format_is_told_from_its_first_line() {
+        let cols = Columns::default();
+        assert_eq!(sniff_format(b"{\"text\":1}", &cols), Format::Jsonl);
+        assert_eq!(sniff_format(b"id,text,date", &cols), Format::Csv);
+        assert_eq!(sniff_format(b"id;\"text\"", &cols), Format::Csv);
+        assert_eq!(sniff_format(b"id\ttext", &cols), Format::Tsv);
+        assert_eq!(sniff_format(b"Bonjour, le texte est arrive", &cols), Format::Text);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn read_bytes(name: &str, data: &[u8], max: usize) -> Vec<Item> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            std::fs::write(&path, data).unwrap();
+            let opts = ReadOptions { max_line_bytes: max, ..ReadOptions::default() };
+            let mut r = open(&path, &opts).unwrap();
+            let items: Vec<Item> = r.by_ref().collect();
+            r.finish().unwrap();
+            items
+        }
+
+        /// Non-blank physical lines, split the way an editor splits them.
+        fn non_blank_lines(data: &[u8]) -> usize {
+            let mut n = 0;
+            let mut cur = Vec::new();
+            let mut i = 0;
+            while i <= data.len() {
+                let b = data.get(i).copied();
+                if matches!(b, None | Some(b'\n') | Some(b'\r')) {
+                    if b == Some(b'\r') && data.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    if !cur.iter().all(u8::is_ascii_whitespace) {
+                        n += 1;
+                    }
+                    cur.clear();
+                } else if let Some(b) = b {
+                    cur.push(b);
+                }
+                i += 1;
+            }
+            n
+        }
+
+        fn field() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[a-zé,;\"\\n\r ]{0,12}").unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn well_formed_csv_reads_back_exactly(
+                rows in proptest::collection::vec((field(), field()), 0..20),
+                crlf in any::<bool>(),
+                bom in any::<bool>(),
+            ) {
+                let term = if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') };
+                let mut w = csv::WriterBuilder::new().terminator(term).from_writer(Vec::new());
+                w.write_record(["id", "text"]).unwrap();
+                for (i, (_, text)) in rows.iter().enumerate() {
+                    w.write_record([format!("r{i}"), text.clone()]).unwrap();
+                }
+                let mut data = if bom { b"\xef\xbb\xbf".to_vec() } else { Vec::new() };
+                data.extend(w.into_inner().unwrap());
+                let got = read_bytes("p.csv", &data, 1 << 16);
+                prop_assert_eq!(got.len(), rows.len());
+                for (i, (item, (_, text))) in got.iter().zip(&rows).enumerate() {
+                    let v = item.as_ref().map_err(|b| TestCaseError::fail(format!("{b:?}")))?;
+                    prop_assert_eq!(&v.id, &format!("r{i}"));
+                    prop_assert_eq!(&v.text, text);
+                }
+            }
+
+            #[test]
+            fn one_stray_quote_costs_exactly_one_row(
+                rows in proptest::collection::vec("[a-z ]{1,10}", 1..30),
+                at in any::<prop::sample::Index>(),
+            ) {
+                let stray = at.index(rows.len());
+                let mut data = String::from("id,text\n");
+                for (i, t) in rows.iter().enumerate() {
+                    let q = if i == stray { "\"" } else { "" };
+                    data.push_str(&format!("r{i},{q}{t}\n"));
+                }
+                let got = read_bytes("p.csv", data.as_bytes(), 1 << 16);
+                prop_assert_eq!(got.len(), rows.len());
+                let bad: Vec<usize> = got.iter().enumerate().filter(|(_, i)| i.is_err()).map(|(k, _)| k).collect();
+                prop_assert_eq!(bad, vec![stray]);
+            }
+
+            #[test]
+            fn any_bytes_in_csv_never_panic(
+                body in proptest::collection::vec(prop::sample::select(b"ab\",\n\r\xff\xef\xbb\xbf;".to_vec()), 0..300),
+                max in 8usize..64,
+            ) {
+                let mut data = b"id,text\n".to_vec();
+                data.extend(&body);
+                let got = read_bytes("p.csv", &data, max);
+                prop_assert!(got.len() <= non_blank_lines(&data));
+            }
+
+            #[test]
+            fn every_jsonl_and_text_line_is_one_record(
+                body in proptest::collection::vec(prop::sample::select(b"{}\"ab:, \n\r\t\xff\xc3\xa9".to_vec()), 0..300),
+                max in 1usize..64,
+            ) {
+                let expected = non_blank_lines(&body);
+                prop_assert_eq!(read_bytes("p.jsonl", &body, max).len(), expected);
+                prop_assert_eq!(read_bytes("p.txt", &body, max).len(), expected);
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `verbatim analyze`: read comments, analyse them, write one record per input record.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use rayon::prelude::*;
 
-use verbatim::io::{OutputFormat, ReadOptions};
+use verbatim::io::{CsvLayout, OutputFormat, ReadOptions};
 use verbatim::{Analyzer, Summary};
 
 use crate::args::{DataArgs, InputArgs, OutFormat, progress_bar, set_threads};
@@ -55,6 +55,9 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let res = args.data.load()?;
     let analyzer = args.model.attach(Analyzer::new(res, args.input.options()))?;
     let read_opts = args.input.read_options()?;
+    // Every input must open before the output is created: a typo in an input name must not
+    // truncate an earlier output, and writing over an input would destroy it while reading.
+    check_inputs(&args.inputs, args.output.as_deref())?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -65,17 +68,20 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         OutFormat::Jsonl => OutputFormat::Jsonl,
         OutFormat::Csv => OutputFormat::Csv,
     };
+    let layout =
+        CsvLayout { meta: read_opts.columns.extra.clone(), heads: analyzer.prediction_heads() };
+    let header = (format == OutputFormat::Csv).then(|| layout.header());
     // Three stages overlap: a reader thread fills chunks, this thread analyses and encodes
     // each chunk in parallel, a writer thread writes the bytes in order.
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Result<Vec<verbatim::io::Item>>>(2);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Vec<verbatim::io::Item>>(2);
     let (bytes_tx, bytes_rx) = mpsc::sync_channel::<Vec<u8>>(2);
     let inputs = args.inputs.clone();
     let chunk_size = args.chunk;
     let reader = thread::spawn(move || read_chunks(&inputs, &read_opts, chunk_size, &chunk_tx));
     let writer = thread::spawn(move || -> io::Result<()> {
         let mut out = BufWriter::with_capacity(1 << 16, out);
-        if format == OutputFormat::Csv {
-            out.write_all(&verbatim::io::csv_header())?;
+        if let Some(h) = header {
+            out.write_all(&h)?;
         }
         for bytes in bytes_rx {
             out.write_all(&bytes)?;
@@ -84,21 +90,13 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     });
     let progress = progress_bar(args.quiet, "analysed");
     let mut summary = Summary::default();
-    let mut failure = None;
     for chunk in chunk_rx {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        };
         let outcomes = analyzer.analyze_items(&chunk, &mut summary);
         let encoded: Vec<Vec<u8>> = outcomes
             .par_iter()
             .map(|o| {
                 let mut buf = Vec::with_capacity(1024);
-                verbatim::io::encode_into(o, format, &mut buf).map(|_| buf)
+                verbatim::io::encode_into(o, format, &layout, &mut buf).map(|_| buf)
             })
             .collect::<io::Result<_>>()?;
         progress.inc(chunk.len() as u64);
@@ -110,47 +108,63 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let read_result = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
     writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
     progress.finish_and_clear();
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    read_result?;
     if !args.quiet {
         eprintln!("verbatim: {summary}");
     }
+    // What was read before a fatal read error has been written; the error comes after the
+    // summary so that the counts of what was done are on record.
+    read_result?;
     if !summary.reconciles() {
         bail!("internal error: counts do not reconcile ({summary})");
     }
     Ok(if args.strict && summary.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Reads every input in turn and sends chunks of items; an input that cannot be opened ends
-/// the run with its error.
+/// Refuses inputs that cannot be opened, and an output that is one of the inputs.
+fn check_inputs(inputs: &[PathBuf], output: Option<&Path>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let out_id = output.and_then(|p| std::fs::metadata(p).ok()).map(|m| (m.dev(), m.ino()));
+    for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
+        let meta = std::fs::metadata(input).with_context(|| format!("{}", input.display()))?;
+        if meta.is_dir() {
+            bail!("{}: is a directory: give the files inside it", input.display());
+        }
+        std::fs::File::open(input).with_context(|| format!("{}", input.display()))?;
+        if out_id == Some((meta.dev(), meta.ino())) {
+            bail!(
+                "{}: the output file is also an input: writing it would destroy what is being read \
+                 (choose another -o)",
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads every input in turn and sends chunks of items. An input that cannot be opened, or
+/// that fails part-way (a truncated gzip stream), ends the run with its error once the records
+/// read before it have been sent.
 fn read_chunks(
     inputs: &[PathBuf],
     opts: &ReadOptions,
     size: usize,
-    tx: &mpsc::SyncSender<Result<Vec<verbatim::io::Item>>>,
+    tx: &mpsc::SyncSender<Vec<verbatim::io::Item>>,
 ) -> Result<()> {
     for input in inputs {
-        let reader = match verbatim::io::open(input, opts) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.send(Err(e.into()));
-                return Ok(());
-            }
-        };
+        let mut reader = verbatim::io::open(input, opts)?;
         let mut chunk = Vec::with_capacity(size);
-        for item in reader {
+        for item in &mut reader {
             chunk.push(item);
             if chunk.len() == size
-                && tx.send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(size)))).is_err()
+                && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(size))).is_err()
             {
                 return Ok(());
             }
         }
-        if !chunk.is_empty() && tx.send(Ok(chunk)).is_err() {
+        if !chunk.is_empty() && tx.send(chunk).is_err() {
             return Ok(());
         }
+        reader.finish()?;
     }
     Ok(())
 }

@@ -97,7 +97,8 @@ pub(crate) struct InputArgs {
     /// Column (CSV/TSV) or field (JSONL) holding the comment
     #[arg(long, default_value = "text")]
     text_column: String,
-    /// Column or field holding the record id (line number when absent)
+    /// Column or field holding the record id (when absent or empty: FILE:LINE, or the line
+    /// number on standard input)
     #[arg(long, default_value = "id")]
     id_column: String,
     /// Column holding the comment's date
@@ -124,6 +125,28 @@ pub(crate) struct InputArgs {
     /// Comments longer than this many bytes become error records
     #[arg(long, default_value_t = verbatim::pipeline::DEFAULT_MAX_TEXT_BYTES)]
     max_text_bytes: usize,
+    /// CSV field delimiter: one character, or `tab` (default: `,`, or `;` when the header
+    /// holds more `;` than `,`, as in French Excel exports)
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Encoding of the input when it is not UTF-8: windows-1252 (Excel's, for French),
+    /// iso-8859-1, iso-8859-15, utf-16le… (any WHATWG label); a byte-order mark overrides it
+    #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
+    encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s != "\"" && s != "\n" && s != "\r" => Ok(s.as_bytes()[0]),
+        _ => Err("give one ASCII character other than a quote or a line end, or `tab`".into()),
+    }
+}
+
+fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(s.as_bytes()).ok_or_else(|| {
+        format!("unknown encoding `{s}` (try windows-1252, iso-8859-1, utf-8, utf-16le)")
+    })
 }
 
 impl InputArgs {
@@ -156,6 +179,8 @@ impl InputArgs {
                 extra: self.meta_column.clone(),
             },
             max_line_bytes: self.max_text_bytes.saturating_mul(6).saturating_add(1 << 16),
+            delimiter: self.delimiter,
+            encoding: self.encoding,
         })
     }
 }

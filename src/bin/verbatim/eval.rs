@@ -108,15 +108,18 @@ pub(crate) fn run(args: EvalArgs) -> Result<ExitCode> {
     let calibration = head_calibration(&items, &outcomes);
     match args.format {
         ReportFormat::Table => {
-            println!("{}", report.render_table());
+            outln!("{}", report.render_table());
             if let Some(c) = &calibration {
-                println!(
+                outln!(
                     "model {}: polarity accuracy (negative vs positive items, P(pos) against P(neg)) {:.4}; ECE {:.4} ({} items)",
-                    c.name, c.polarity, c.ece, c.n
+                    c.name,
+                    c.polarity,
+                    c.ece,
+                    c.n
                 );
             }
             if failed > 0 {
-                println!("{failed} item(s) could not be analysed and count as neutral predictions");
+                outln!("{failed} item(s) could not be analysed and count as neutral predictions");
             }
         }
         ReportFormat::Json => {
@@ -127,7 +130,7 @@ pub(crate) fn run(args: EvalArgs) -> Result<ExitCode> {
                     serde_json::json!({"name": c.name, "polarity_accuracy": c.polarity, "ece": c.ece, "n": c.n}),
                 );
             }
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            outln!("{}", serde_json::to_string_pretty(&json)?);
         }
     }
     if args.sweep {
@@ -229,10 +232,10 @@ fn sweep(res: &mut Resources, items: &[LabelledItem], scored: &[(Lang, f32, bool
         }
     }
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("\nthreshold sweep (all languages together), best 40 by macro-F1:");
-    println!("{:>9} {:>9} {:>9}", "positive", "negative", "macro-F1");
+    outln!("\nthreshold sweep (all languages together), best 40 by macro-F1:");
+    outln!("{:>9} {:>9} {:>9}", "positive", "negative", "macro-F1");
     for (f1, t) in results.iter().take(40) {
-        println!("{:>9.2} {:>9.2} {:>9.4}", t.positive, t.negative, f1);
+        outln!("{:>9.2} {:>9.2} {:>9.4}", t.positive, t.negative, f1);
     }
     Ok(())
 }

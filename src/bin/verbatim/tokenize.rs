@@ -52,6 +52,6 @@ pub(crate) fn run(args: TokenizeArgs) -> Result<ExitCode> {
         .map(|s| serde_json::json!({"start": s.start, "end": s.end}))
         .collect();
     let out = serde_json::json!({"lang": lang, "tokens": tokens, "sentences": sentences});
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
