@@ -53,9 +53,22 @@ Examples:
   verbatim train routed.csv --text-column body --label-column service --out models/service
   verbatim analyze new-mail.csv --text-column body --head models/service.onnx
 
+  # A French Excel export (Windows-1252, `;`-separated: the delimiter is told from the header)
+  verbatim analyze export.csv --encoding windows-1252 --text-column verbatim
+
   # Accuracy on a labelled public dataset (dev fold), and on your own labelled file
   verbatim eval --preset airline-en --fold dev
   verbatim eval labelled.csv --text-column comment --label-column tone
+
+Every input record gives exactly one output record: an analysis, or an error record naming
+file, line and field; the counts are printed on stderr and reconcile. Records without an id
+column are named FILE:LINE.
+
+Exit status:
+  0  every input was read to its end (error records included)
+  1  with --strict, when any record is an error record
+  2  an input or the configuration could not be read (a missing file, a truncated .gz, a bad
+     flag or lexicon); what was read before a failure is written, then the run stops
 ";
 
 #[derive(Parser)]
