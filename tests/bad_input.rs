@@ -148,3 +148,142 @@ fn empty_input_is_fine() {
     assert_eq!(summary(&out), (0, 0, 0));
     let _ = repo("");
 }
+
+/// `verbatim ARGS` with stdout and stderr as text.
+fn run_text(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(args, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stdout, stderr)
+}
+
+#[test]
+fn defect_10_missing_lexicons_dir_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("lexicnos");
+    let missing = missing.to_str().unwrap();
+    for cmd in ["check", "analyze"] {
+        let (code, stdout, err) = run_text(&[cmd, "--lexicons", missing]);
+        assert_eq!(code, Some(2), "{cmd}: {err}");
+        assert!(err.contains(missing) && err.contains("no such lexicon directory"), "{err}");
+        assert!(!stdout.contains("ok"), "{stdout}");
+    }
+}
+
+#[test]
+fn defect_10_lexicons_path_is_a_file() {
+    let (code, _, err) = run_text(&["check", "--lexicons", "lexicons/taxonomy.toml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("lexicons/taxonomy.toml: is a file, not a lexicon directory"), "{err}");
+    assert!(err.contains("--taxonomy"), "the message points to the right flag: {err}");
+}
+
+#[test]
+fn taxonomy_path_must_be_a_file() {
+    let (code, _, err) = run_text(&["check", "--taxonomy", "lexicons"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("lexicons: is a directory, not a taxonomy file"), "{err}");
+    let (code, _, err) = run_text(&["check", "--taxonomy", "no-such-taxonomy.toml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-such-taxonomy.toml: no such taxonomy file"), "{err}");
+}
+
+#[test]
+fn defect_10_lexicons_dir_without_lexicon_files_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("taxonomie.toml"), "version = 1\n").unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = run_text(&["check", "--lexicons", path]);
+    assert_eq!(code, Some(0), "warnings alone do not fail: {stdout}");
+    assert!(
+        stdout.contains(&format!("warning: {path}: holds none of the lexicon files")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("taxonomie.toml: not a lexicon file, not read"), "{stdout}");
+    assert!(stdout.contains("replaced: 0 of 14 files"), "{stdout}");
+    let taxonomy = stdout.lines().find(|l| l.trim_start().starts_with("taxonomy.toml"));
+    assert!(taxonomy.is_some_and(|l| l.ends_with(" built-in")), "{stdout}");
+    let (code, _, _) = run_text(&["check", "--lexicons", path, "--strict"]);
+    assert_eq!(code, Some(1), "--strict fails on warnings");
+}
+
+/// A lexicon directory with one curated French file holding `tsv`.
+fn lexicon_dir_with_curated_fr(tsv: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("curated")).unwrap();
+    std::fs::write(dir.path().join("curated/sentiment_fr.tsv"), tsv).unwrap();
+    dir
+}
+
+#[test]
+fn defect_16_regex_like_cue_warns() {
+    let dir = lexicon_dir_with_curated_fr("# test\nprix|tarif\t-1.5\ncorrect\t1\n");
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = run_text(&["check", "--lexicons", path]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = dir.path().join("curated/sentiment_fr.tsv");
+    let want = format!("warning: {}:2: cue `prix|tarif` contains `|`", file.display());
+    assert!(stdout.contains(&want), "{stdout}");
+    assert!(stdout.contains("matched as `prix tarif`"), "{stdout}");
+    assert!(stdout.contains("curated/sentiment_fr.tsv  ") && stdout.contains("replaced: 1 of 14"));
+    assert_eq!(run_text(&["check", "--lexicons", path, "--strict"]).0, Some(1));
+    // The analysis commands say how many warnings there are, in one line, and run.
+    let out =
+        run(&["analyze", "-", "--input-format", "text", "--lexicons", path], b"Prix correct\n");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let note: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(note.len(), 1, "{err}");
+    assert!(
+        note[0].contains("1 warning:") && note[0].contains("verbatim check --lexicons"),
+        "{err}"
+    );
+}
+
+#[test]
+fn defect_16_regex_like_theme_cue_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(
+        &path,
+        "version = 1\n[[theme]]\nid = \"price\"\nlabel = { fr = \"Prix\", en = \"Price\" }\n\
+         cues = { fr = [\"prix\",\n \"(re)facturation\",\n \"Prix\"], en = [\"price\"] }\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run_text(&["check", "--taxonomy", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = path.display();
+    assert!(
+        stdout.contains(&format!("warning: {file}:6: theme `price` (fr): cue `(re)facturation`")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "warning: {file}:7: theme `price` (fr): cue `Prix` repeats line 5 (`prix`"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn defect_16_duplicate_tsv_term_warns() {
+    let dir =
+        lexicon_dir_with_curated_fr("# test\nrésilier\t-2\nbon\t1\nRésilier\t-1\nresilier\t-1\n");
+    let (code, stdout, _) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = dir.path().join("curated/sentiment_fr.tsv");
+    for (line, text) in [(4, "Résilier"), (5, "resilier")] {
+        let want =
+            format!("warning: {}:{line}: term `{text}` repeats line 2 (`résilier`", file.display());
+        assert!(stdout.contains(&want), "{want} in\n{stdout}");
+    }
+    assert!(stdout.contains("ok, with 2 warnings"), "{stdout}");
+}
+
+#[test]
+fn shipped_lexicons_have_no_warnings() {
+    let (code, stdout, _) = run_text(&["check", "--strict"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    assert!(stdout.lines().last() == Some("ok"), "{stdout}");
+}

@@ -70,7 +70,7 @@ enum Command {
     /// Show how a text is tokenised: offsets, matching keys, stems, language
     Tokenize(tokenize::TokenizeArgs),
     /// Load and validate the lexicons and taxonomy, and print what is loaded
-    Check(args::DataArgs),
+    Check(check::CheckArgs),
     /// Build or update a search index from analysed JSONL or raw comments
     #[command(after_long_help = index::EXAMPLES)]
     Index(index::IndexArgs),
