@@ -287,3 +287,86 @@ fn shipped_lexicons_have_no_warnings() {
     assert!(!stdout.contains("warning"), "{stdout}");
     assert!(stdout.lines().last() == Some("ok"), "{stdout}");
 }
+
+/// A labelled CSV of `n` rows (two labels), with an empty label on the rows of `unlabelled`
+/// (0-based row numbers).
+fn labelled_csv(dir: &tempfile::TempDir, n: usize, unlabelled: &[usize]) -> String {
+    let mut csv = String::from("text,label\n");
+    for i in 0..n {
+        let label = if unlabelled.contains(&i) {
+            ""
+        } else if i % 2 == 0 {
+            "billing"
+        } else {
+            "delivery"
+        };
+        let text = if i % 2 == 0 { "facture fausse" } else { "colis en retard" };
+        csv.push_str(&format!("{text} {i},{label}\n"));
+    }
+    let path = dir.path().join("labelled.csv");
+    std::fs::write(&path, csv).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn defect_16_train_rejects_nan_lr() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 20, &[]);
+    for (flag, value) in [
+        ("--lr", "NaN"),
+        ("--lr", "inf"),
+        ("--lr", "0"),
+        ("--lr", "-0.1"),
+        ("--l2", "NaN"),
+        ("--l2", "-1"),
+        ("--embed-scale", "NaN"),
+        ("--embed-scale", "0"),
+        ("--bits", "30"),
+    ] {
+        let (code, _, err) = run_text(&["train", &file, flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {err}");
+        assert!(!err.contains("unexpected argument"), "a negative value is read: {err}");
+        assert!(err.contains(flag) && err.contains("invalid value"), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
+fn defect_16_train_rejects_zero_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 20, &[]);
+    let (code, _, err) = run_text(&["train", &file, "--epochs", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--epochs") && err.contains("at least one pass"), "{err}");
+}
+
+#[test]
+fn defect_16_train_counts_empty_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 30, &[1, 4, 5, 9, 12, 20, 21]);
+    let (code, _, err) = run_text(&["train", &file, "--epochs", "1", "--bits", "10"]);
+    assert_eq!(code, Some(0), "{err}");
+    // Row i is on line i + 2 (after the header).
+    let want =
+        "7 rows without a label were skipped (line numbers of the first few: 3, 6, 7, 11, 14)";
+    assert!(err.contains(&format!("{file}: {want}")), "{err}");
+    let (train, held_out) = err
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("labelled.csv: ")?;
+            let nums: Vec<usize> =
+                rest.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
+            Some((nums[0], nums[1]))
+        })
+        .unwrap_or_else(|| panic!("no split line in {err}"));
+    assert_eq!(train + held_out + 7, 30, "every row is accounted for: {err}");
+}
+
+#[test]
+fn eval_counts_empty_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 12, &[0, 11]);
+    let (code, _, err) = run_text(&["eval", &file, "--model", "lexicon"]);
+    assert_eq!(code, Some(0), "{err}");
+    let want = "2 rows without a label were skipped (line numbers of the first few: 2, 13)";
+    assert!(err.contains(want), "{err}");
+}
