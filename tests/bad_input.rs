@@ -417,6 +417,7 @@ fn defect_11_a_closed_pipe_ends_quietly() {
     std::fs::write(&labelled, "text,label\nTrès bien,positive\nNul,negative\n").unwrap();
     let cases: &[&[&str]] = &[
         &["tokenize", "Livraison rapide mais facture fausse"],
+        &["check"],
         &["eval", labelled.to_str().unwrap(), "--model", "lexicon"],
         &["analyze", "samples/comments.csv", "--model", "lexicon", "-q"],
     ];
@@ -429,4 +430,226 @@ fn defect_11_a_closed_pipe_ends_quietly() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `verbatim ARGS` with stdout and stderr as text.
+fn run_text(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(args, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stdout, stderr)
+}
+
+#[test]
+fn defect_10_missing_lexicons_dir_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("lexicnos");
+    let missing = missing.to_str().unwrap();
+    for cmd in ["check", "analyze"] {
+        let (code, stdout, err) = run_text(&[cmd, "--lexicons", missing]);
+        assert_eq!(code, Some(2), "{cmd}: {err}");
+        assert!(err.contains(missing) && err.contains("no such lexicon directory"), "{err}");
+        assert!(!stdout.contains("ok"), "{stdout}");
+    }
+}
+
+#[test]
+fn defect_10_lexicons_path_is_a_file() {
+    let (code, _, err) = run_text(&["check", "--lexicons", "lexicons/taxonomy.toml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("lexicons/taxonomy.toml: is a file, not a lexicon directory"), "{err}");
+    assert!(err.contains("--taxonomy"), "the message points to the right flag: {err}");
+}
+
+#[test]
+fn taxonomy_path_must_be_a_file() {
+    let (code, _, err) = run_text(&["check", "--taxonomy", "lexicons"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("lexicons: is a directory, not a taxonomy file"), "{err}");
+    let (code, _, err) = run_text(&["check", "--taxonomy", "no-such-taxonomy.toml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-such-taxonomy.toml: no such taxonomy file"), "{err}");
+}
+
+#[test]
+fn defect_10_lexicons_dir_without_lexicon_files_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("taxonomie.toml"), "version = 1\n").unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = run_text(&["check", "--lexicons", path]);
+    assert_eq!(code, Some(0), "warnings alone do not fail: {stdout}");
+    assert!(
+        stdout.contains(&format!("warning: {path}: holds none of the lexicon files")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("taxonomie.toml: not a lexicon file, not read"), "{stdout}");
+    assert!(stdout.contains("replaced: 0 of 14 files"), "{stdout}");
+    let taxonomy = stdout.lines().find(|l| l.trim_start().starts_with("taxonomy.toml"));
+    assert!(taxonomy.is_some_and(|l| l.ends_with(" built-in")), "{stdout}");
+    let (code, _, _) = run_text(&["check", "--lexicons", path, "--strict"]);
+    assert_eq!(code, Some(1), "--strict fails on warnings");
+}
+
+/// A lexicon directory with one curated French file holding `tsv`.
+fn lexicon_dir_with_curated_fr(tsv: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("curated")).unwrap();
+    std::fs::write(dir.path().join("curated/sentiment_fr.tsv"), tsv).unwrap();
+    dir
+}
+
+#[test]
+fn defect_16_regex_like_cue_warns() {
+    let dir = lexicon_dir_with_curated_fr("# test\nprix|tarif\t-1.5\ncorrect\t1\n");
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = run_text(&["check", "--lexicons", path]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = dir.path().join("curated/sentiment_fr.tsv");
+    let want = format!("warning: {}:2: cue `prix|tarif` contains `|`", file.display());
+    assert!(stdout.contains(&want), "{stdout}");
+    assert!(stdout.contains("matched as `prix tarif`"), "{stdout}");
+    assert!(stdout.contains("curated/sentiment_fr.tsv  ") && stdout.contains("replaced: 1 of 14"));
+    assert_eq!(run_text(&["check", "--lexicons", path, "--strict"]).0, Some(1));
+    // The analysis commands say how many warnings there are, in one line, and run.
+    let out =
+        run(&["analyze", "-", "--input-format", "text", "--lexicons", path], b"Prix correct\n");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let note: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(note.len(), 1, "{err}");
+    assert!(
+        note[0].contains("1 warning:") && note[0].contains("verbatim check --lexicons"),
+        "{err}"
+    );
+}
+
+#[test]
+fn defect_16_regex_like_theme_cue_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(
+        &path,
+        "version = 1\n[[theme]]\nid = \"price\"\nlabel = { fr = \"Prix\", en = \"Price\" }\n\
+         cues = { fr = [\"prix\",\n \"(re)facturation\",\n \"Prix\"], en = [\"price\"] }\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run_text(&["check", "--taxonomy", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = path.display();
+    assert!(
+        stdout.contains(&format!("warning: {file}:6: theme `price` (fr): cue `(re)facturation`")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "warning: {file}:7: theme `price` (fr): cue `Prix` repeats line 5 (`prix`"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn defect_16_duplicate_tsv_term_warns() {
+    let dir =
+        lexicon_dir_with_curated_fr("# test\nrésilier\t-2\nbon\t1\nRésilier\t-1\nresilier\t-1\n");
+    let (code, stdout, _) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = dir.path().join("curated/sentiment_fr.tsv");
+    for (line, text) in [(4, "Résilier"), (5, "resilier")] {
+        let want =
+            format!("warning: {}:{line}: term `{text}` repeats line 2 (`résilier`", file.display());
+        assert!(stdout.contains(&want), "{want} in\n{stdout}");
+    }
+    assert!(stdout.contains("ok, with 2 warnings"), "{stdout}");
+}
+
+#[test]
+fn shipped_lexicons_have_no_warnings() {
+    let (code, stdout, _) = run_text(&["check", "--strict"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    assert!(stdout.lines().last() == Some("ok"), "{stdout}");
+}
+
+/// A labelled CSV of `n` rows (two labels), with an empty label on the rows of `unlabelled`
+/// (0-based row numbers).
+fn labelled_csv(dir: &tempfile::TempDir, n: usize, unlabelled: &[usize]) -> String {
+    let mut csv = String::from("text,label\n");
+    for i in 0..n {
+        let label = if unlabelled.contains(&i) {
+            ""
+        } else if i % 2 == 0 {
+            "billing"
+        } else {
+            "delivery"
+        };
+        let text = if i % 2 == 0 { "facture fausse" } else { "colis en retard" };
+        csv.push_str(&format!("{text} {i},{label}\n"));
+    }
+    let path = dir.path().join("labelled.csv");
+    std::fs::write(&path, csv).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn defect_16_train_rejects_nan_lr() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 20, &[]);
+    for (flag, value) in [
+        ("--lr", "NaN"),
+        ("--lr", "inf"),
+        ("--lr", "0"),
+        ("--lr", "-0.1"),
+        ("--l2", "NaN"),
+        ("--l2", "-1"),
+        ("--embed-scale", "NaN"),
+        ("--embed-scale", "0"),
+        ("--bits", "30"),
+    ] {
+        let (code, _, err) = run_text(&["train", &file, flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {err}");
+        assert!(!err.contains("unexpected argument"), "a negative value is read: {err}");
+        assert!(err.contains(flag) && err.contains("invalid value"), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
+fn defect_16_train_rejects_zero_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 20, &[]);
+    let (code, _, err) = run_text(&["train", &file, "--epochs", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--epochs") && err.contains("at least one pass"), "{err}");
+}
+
+#[test]
+fn defect_16_train_counts_empty_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 30, &[1, 4, 5, 9, 12, 20, 21]);
+    let (code, _, err) = run_text(&["train", &file, "--epochs", "1", "--bits", "10"]);
+    assert_eq!(code, Some(0), "{err}");
+    // Row i is on line i + 2 (after the header).
+    let want =
+        "7 rows without a label were skipped (line numbers of the first few: 3, 6, 7, 11, 14)";
+    assert!(err.contains(&format!("{file}: {want}")), "{err}");
+    let (train, held_out) = err
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("labelled.csv: ")?;
+            let nums: Vec<usize> =
+                rest.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
+            Some((nums[0], nums[1]))
+        })
+        .unwrap_or_else(|| panic!("no split line in {err}"));
+    assert_eq!(train + held_out + 7, 30, "every row is accounted for: {err}");
+}
+
+#[test]
+fn eval_counts_empty_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = labelled_csv(&dir, 12, &[0, 11]);
+    let (code, _, err) = run_text(&["eval", &file, "--model", "lexicon"]);
+    assert_eq!(code, Some(0), "{err}");
+    let want = "2 rows without a label were skipped (line numbers of the first few: 2, 13)";
+    assert!(err.contains(want), "{err}");
 }

@@ -101,16 +101,7 @@ fn scan_sentence(
             exclamations += k.matches('!').count();
         }
     }
-    // Contrast words start a new clause too.
-    let mut contrast = None;
-    for m in &matches {
-        if let Cue::Modifier(Modifier::Contrast { after }) = lex.matcher.entry(m.entry).1 {
-            contrast.get_or_insert((m.start, after));
-            for c in &mut clause[m.start..] {
-                *c = c.saturating_add(1);
-            }
-        }
-    }
+    let contrast = split_at_contrasts(lex, &matches, &mut clause);
     let covered = sentiment_cover(lex, &matches, idx.len());
     let negated = negation_scopes(lex, &matches, &clause, &covered);
     SentenceScan {
@@ -123,6 +114,36 @@ fn scan_sentence(
         exclamations,
         span: (s.start, s.end),
     }
+}
+
+/// Contrast words start a new clause too: each one adds 1 to the clause number of every word
+/// from its own on. Returns the first contrast word: its position and the weight after it.
+///
+/// One pass with a running count of the contrasts seen (matches come in order of start): a
+/// loop over the rest of the sentence per contrast word was quadratic in "mais mais mais…".
+fn split_at_contrasts(
+    lex: &LangLexicon,
+    matches: &[Match],
+    clause: &mut [u16],
+) -> Option<(usize, f32)> {
+    let contrast_after = |m: &Match| match lex.matcher.entry(m.entry).1 {
+        Cue::Modifier(Modifier::Contrast { after }) => Some(after),
+        _ => None,
+    };
+    let mut starts = matches.iter().filter(|m| contrast_after(m).is_some()).map(|m| m.start);
+    let first = matches.iter().find_map(|m| contrast_after(m).map(|after| (m.start, after)))?;
+    let mut next = starts.next();
+    let mut seen = 0u32;
+    for (p, c) in clause.iter_mut().enumerate().skip(first.0) {
+        while next.is_some_and(|start| start <= p) {
+            seen += 1;
+            next = starts.next();
+        }
+        work(1);
+        // Saturating one step at a time, as `u16::saturating_add(1)` repeated `seen` times.
+        *c = (u32::from(*c) + seen).min(u32::from(u16::MAX)) as u16;
+    }
+    Some(first)
 }
 
 /// Positions inside a multi-word sentiment phrase ("pas terrible", "no problem"): a negator
@@ -147,6 +168,7 @@ fn negation_scopes(
     let mut negated = vec![false; n];
     let mark = |from: usize, to: usize, cl: u16, negated: &mut Vec<bool>| {
         for p in from..to.min(n) {
+            work(1);
             if clause[p] != cl {
                 break;
             }
@@ -165,10 +187,12 @@ fn negation_scopes(
             Some(Modifier::Ne { gap }) => {
                 // French "ne … pas": the words between ne and its negator are negated, then the
                 // negator's own scope follows. "ne … que" has no negator and negates nothing.
-                let closing = matches.iter().find(|q| {
-                    q.start >= m.end
-                        && q.start <= m.end + gap as usize
-                        && clause[q.start] == clause[m.start]
+                // Matches are in order of start: only those starting within the gap are looked
+                // at (searching all of them per `ne` was quadratic in "ne ne ne…").
+                let window = starting_in(matches, m.end..m.end + gap as usize + 1);
+                work(window.len());
+                let closing = window.iter().find(|q| {
+                    clause[q.start] == clause[m.start]
                         && matches!(
                             modifier(q),
                             Some(Modifier::Negator { .. } | Modifier::NegatorAfterNe { .. })
@@ -185,6 +209,31 @@ fn negation_scopes(
         }
     }
     negated
+}
+
+/// The matches (in order of start, as [`CueMatcher::find_all`] gives them) that start in `range`.
+///
+/// [`CueMatcher::find_all`]: crate::lexicon::matcher::CueMatcher::find_all
+pub(crate) fn starting_in(matches: &[Match], range: std::ops::Range<usize>) -> &[Match] {
+    let lo = matches.partition_point(|m| m.start < range.start);
+    let hi = lo + matches[lo..].partition_point(|m| m.start < range.end);
+    &matches[lo..hi]
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Elements visited by the per-sentence loops, counted in tests only: the tests of
+    /// `tests.rs` check that this work grows linearly with the text (no timing involved).
+    pub(crate) static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` visited elements (tests only; nothing in a normal build).
+#[inline(always)]
+pub(crate) fn work(n: usize) {
+    #[cfg(test)]
+    WORK.with(|w| w.set(w.get() + n));
+    #[cfg(not(test))]
+    let _ = n;
 }
 
 #[cfg(test)]

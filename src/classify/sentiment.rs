@@ -215,8 +215,15 @@ fn stem_fallback(
 /// Product of the intensifiers and diminishers just before word position `pos`.
 fn scale_before(scan: &Scan<'_>, s: &SentenceScan, pos: usize) -> f32 {
     let window = scan.res.scoring.modifier_window;
+    // Only matches that can end in `pos - window + 1 ..= pos` are looked at, in their order (so
+    // that the product is the same to the last bit); looking at every match of the sentence for
+    // every sentiment word was quadratic in "très bon très bon…".
+    let longest = scan.lex.matcher.longest();
+    let from = (pos + 1).saturating_sub(window.saturating_add(longest));
+    let near = super::starting_in(&s.matches, from..pos);
+    super::work(near.len());
     let mut f = 1.0;
-    for m in &s.matches {
+    for m in near {
         if m.end <= pos
             && m.end + window > pos
             && s.clause[m.start] == s.clause[pos]
@@ -244,11 +251,18 @@ fn is_shouting(s: &str) -> bool {
 /// sentence when those clauses carry no sentiment.
 pub(crate) fn clause_raw(scan: &Scan<'_>, scored: &Scored, si: usize, positions: &[usize]) -> f32 {
     let s = &scan.sentences[si];
-    let clauses: Vec<u16> = positions.iter().map(|&p| s.clause[p]).collect();
-    let (raw, n) = scored
-        .items
+    let mut clauses: Vec<u16> = positions.iter().map(|&p| s.clause[p]).collect();
+    clauses.sort_unstable();
+    clauses.dedup();
+    // Items are in sentence order: this sentence's are one run of them. Filtering all items
+    // of the comment, for each theme of each sentence, was quadratic in the sentences.
+    let lo = scored.items.partition_point(|i| i.sentence < si);
+    let hi = lo + scored.items[lo..].partition_point(|i| i.sentence <= si);
+    let items = &scored.items[lo..hi];
+    super::work(items.len());
+    let (raw, n) = items
         .iter()
-        .filter(|i| i.sentence == si && clauses.contains(&s.clause[i.pos]))
+        .filter(|i| clauses.binary_search(&s.clause[i.pos]).is_ok())
         .fold((0.0, 0), |(sum, n), i| (sum + i.local, n + 1));
     if raw == 0.0 { scored.sentence_raw[si] } else { per_item(raw, n, scan) }
 }

@@ -130,3 +130,79 @@ fn churn_intent_and_its_negation() {
         ChurnLevel::None
     );
 }
+
+/// Elements visited by the per-sentence loops (see `super::work`) to classify `text`, on this
+/// thread: the pipeline's batch API may run on another.
+fn work_on(text: &str) -> usize {
+    let res = crate::lexicon::tests::shared();
+    let toks = crate::tokenize::tokenize(text);
+    super::WORK.with(|w| w.set(0));
+    let scan = super::Scan::new(&toks, res, Lang::Fr);
+    let scored = super::sentiment::score(&scan);
+    let themes = super::themes::themes(&scan, &scored);
+    let _ = super::mode::mode(&scan, &scored.sentiment);
+    let _ = super::churn::churn(&scan, &scored.sentiment);
+    assert!(!themes.is_empty() || !scored.items.is_empty() || !scan.sentences.is_empty());
+    super::WORK.with(|w| w.get())
+}
+
+/// Texts made of one unit repeated, each a way the per-sentence loops used to go quadratic:
+/// for every cue hit they looked at every other hit of the sentence (or of the comment).
+const REPEATED: &[&str] = &[
+    "livraison ",         // theme evidence compared with every earlier span
+    "super ",             // intensifiers looked for among all matches, per sentiment word
+    "très bon ",          // the same, with an intensifier in reach each time
+    "ne ",                // each `ne` searched all matches for its closing negator
+    "ne pas ",            // the same, closed at once
+    "mais ",              // each contrast renumbered the rest of the sentence
+    "pas ",               // negators
+    "je résilie ",        // churn cues, which carry tone
+    "Livraison rapide. ", // clause tone filtered all items of the comment per sentence
+    "le conseiller est très aimable mais la livraison est pas rapide et je ne suis jamais \
+     satisfait du prix ", // one long sentence with no punctuation
+];
+
+#[test]
+fn defect_16_repeated_cue_is_linear() {
+    // Four times the text must cost about four times the work, not sixteen.
+    for unit in REPEATED {
+        let small = work_on(&unit.repeat(500));
+        let large = work_on(&unit.repeat(2000));
+        assert!(
+            large <= 5 * small.max(1),
+            "{unit:?}: {small} visits for 500 repetitions, {large} for 2000"
+        );
+    }
+}
+
+#[test]
+fn defect_16_one_mb_of_one_cue_is_analysed() {
+    let unit = "livraison ";
+    let n = 1_000_000 / unit.len();
+    let a = analyze(&unit.repeat(n));
+    assert_eq!(a.lang, Lang::Fr);
+    let delivery = a.themes.iter().find(|t| t.id == "delivery").expect("delivery theme");
+    assert_eq!(delivery.evidence.len(), n, "one evidence span per word, none repeated");
+    assert!(delivery.evidence.windows(2).all(|w| w[0].start < w[1].start));
+    assert!(delivery.evidence.iter().all(|e| e.text == "livraison"));
+
+    // Every `bon` is scaled by the one `très` just before it, never by an earlier one.
+    let unit = "très bon ";
+    let n = 1_000_000 / unit.len();
+    let a = analyze(&unit.repeat(n));
+    let bon: Vec<_> = a.sentiment.evidence.iter().filter(|e| e.text == "bon").collect();
+    assert_eq!(bon.len(), n);
+    assert!(bon.iter().all(|e| e.weight == bon[0].weight && !e.negated), "{:?}", bon[0]);
+    let once = analyze("très bon");
+    assert_eq!(bon[0].weight, once.sentiment.evidence[0].weight);
+    assert_eq!(a.sentiment.label, Polarity::Positive);
+
+    // Each `ne … pas` negates the word between: "je ne suis pas content" many times over.
+    let unit = "je ne suis pas content, ";
+    let n = 1_000_000 / unit.len();
+    let a = analyze(&unit.repeat(n));
+    let content: Vec<_> = a.sentiment.evidence.iter().filter(|e| e.text == "content").collect();
+    assert_eq!(content.len(), n);
+    assert!(content.iter().all(|e| e.negated));
+    assert_eq!(a.sentiment.label, Polarity::Negative);
+}

@@ -15,8 +15,14 @@ pub(crate) fn themes(scan: &Scan<'_>, scored: &Scored) -> Vec<ThemeHit> {
             let ev = scan.evidence(s, m);
             match found.iter_mut().find(|f| f.0 == t) {
                 Some(f) => {
-                    // One span is enough evidence per word; overlapping cues (livr*, livraison) repeat it.
-                    if !f.3.iter().any(|e| e.start == ev.start && e.end == ev.end) {
+                    // One span is enough evidence per word; overlapping cues (livr*, livraison)
+                    // repeat it. Spans come in order of start, so a repeat can only be among the
+                    // last ones, those with the same start (comparing with all was quadratic).
+                    let repeat = f.3.iter().rev().take_while(|e| e.start == ev.start).any(|e| {
+                        super::work(1);
+                        e.end == ev.end
+                    });
+                    if !repeat {
                         f.3.push(ev);
                     }
                 }

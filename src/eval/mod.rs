@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 pub use metrics::{ClassScores, Confusion};
 pub use presets::{
-    DEFAULT_DATA_DIR, FOLDS, FileColumns, LabelledItem, Preset, load_labelled_file,
-    load_labelled_fold, load_preset,
+    DEFAULT_DATA_DIR, FOLDS, FileColumns, LabelledFile, LabelledItem, Preset, Unlabelled,
+    load_labelled_file, load_labelled_fold, load_preset,
 };
 
 /// Why labelled data could not be loaded or scored.

@@ -1,5 +1,6 @@
 //! Loading labelled data: the shared evaluation sets by name ([`Preset`]) and a user's own
-//! CSV/TSV file ([`load_labelled_file`]). Both return [`LabelledItem`]s.
+//! CSV/TSV file ([`load_labelled_file`]). Both return [`LabelledItem`]s; a user's file also
+//! counts the rows it leaves out for want of a label.
 //!
 //! The shared sets are never copied into the repository (see `shared/data/README.md`); they
 //! are read from a data folder, `../shared/data` by default.
@@ -162,10 +163,63 @@ pub fn load_preset(
     Ok(items)
 }
 
+/// The labelled rows of a user's file, and the rows skipped for want of a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledFile {
+    /// The rows with a label.
+    pub items: Vec<LabelledItem>,
+    /// The rows with an empty label, which were left out.
+    pub unlabelled: Unlabelled,
+}
+
+/// Rows left out because their label is empty: how many, and where the first ones are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unlabelled {
+    /// Number of rows.
+    pub count: usize,
+    /// 1-based lines where the first [`Unlabelled::SHOWN`] of them start.
+    pub first_lines: Vec<u64>,
+}
+
+impl Unlabelled {
+    /// How many line numbers are kept.
+    pub const SHOWN: usize = 5;
+
+    fn note(&mut self, line: u64) {
+        self.count += 1;
+        if self.first_lines.len() < Self::SHOWN {
+            self.first_lines.push(line);
+        }
+    }
+
+    /// Adds the rows left out of another load of the same file (another fold), keeping the
+    /// lowest line numbers.
+    pub fn merge(&mut self, other: &Unlabelled) {
+        self.count += other.count;
+        self.first_lines.extend(&other.first_lines);
+        self.first_lines.sort_unstable();
+        self.first_lines.truncate(Self::SHOWN);
+    }
+}
+
+impl std::fmt::Display for Unlabelled {
+    /// `N rows without a label were skipped (line numbers of the first few: 3, 8)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lines: Vec<String> = self.first_lines.iter().map(u64::to_string).collect();
+        let (rows, were) = if self.count == 1 { ("row", "was") } else { ("rows", "were") };
+        write!(f, "{} {rows} without a label {were} skipped", self.count)?;
+        if !lines.is_empty() {
+            let few = if self.count == 1 { "line" } else { "line numbers of the first few" };
+            write!(f, " ({few}: {})", lines.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// The rows of a user's CSV/TSV file (gzip-compressed when the name ends in `.gz`), with a
-/// header row. Labels are taken as written (trimmed); rows with an empty label are skipped
-/// like the unlabelled rows of the presets. Without `id_col`, the id is the 1-based record
-/// number. An empty language field gives `lang: None`.
+/// header row. Labels are taken as written (trimmed); rows with an empty label are left out
+/// and counted in [`LabelledFile::unlabelled`]. Without `id_col`, the id is the 1-based
+/// record number. An empty language field gives `lang: None`.
 pub fn load_labelled_file(
     path: &Path,
     text_col: &str,
@@ -173,7 +227,7 @@ pub fn load_labelled_file(
     lang_col: Option<&str>,
     id_col: Option<&str>,
     delimiter: u8,
-) -> Result<Vec<LabelledItem>, EvalError> {
+) -> Result<LabelledFile, EvalError> {
     load_labelled_fold(
         path,
         &FileColumns { text: text_col, label: label_col, lang: lang_col, id: id_col },
@@ -196,13 +250,14 @@ pub struct FileColumns<'a> {
 }
 
 /// Like [`load_labelled_file`], keeping only the rows whose `fold.0` column equals `fold.1`
-/// (files that carry their own train/dev/test split).
+/// (files that carry their own train/dev/test split). Unlabelled rows are counted in their
+/// fold only.
 pub fn load_labelled_fold(
     path: &Path,
     c: &FileColumns<'_>,
     delimiter: u8,
     fold: Option<(&str, &str)>,
-) -> Result<Vec<LabelledItem>, EvalError> {
+) -> Result<LabelledFile, EvalError> {
     let (text_col, label_col, lang_col, id_col) = (c.text, c.label, c.lang, c.id);
     let mut table = Table::open(path, delimiter)?;
     let cols = table.columns(&[text_col, label_col])?;
@@ -210,17 +265,19 @@ pub fn load_labelled_fold(
     let lang = lang_col.map(|c| table.columns(&[c])).transpose()?.map(|v| v[0]);
     let id = id_col.map(|c| table.columns(&[c])).transpose()?.map(|v| v[0]);
     let mut items = Vec::new();
+    let mut unlabelled = Unlabelled::default();
     let mut n = 0u64;
-    while let Some((_, record)) = table.next_record()? {
+    while let Some((line, record)) = table.next_record()? {
         n += 1;
         let field = |i: usize| record.get(i).unwrap_or("").trim();
-        let gold = field(cols[1]);
-        if gold.is_empty() {
-            continue;
-        }
         if let (Some(i), Some((_, want))) = (fold_idx, fold)
             && field(i) != want
         {
+            continue;
+        }
+        let gold = field(cols[1]);
+        if gold.is_empty() {
+            unlabelled.note(line);
             continue;
         }
         items.push(LabelledItem {
@@ -230,7 +287,7 @@ pub fn load_labelled_fold(
             lang: lang.map(|i| field(i).to_lowercase()).filter(|l| !l.is_empty()),
         });
     }
-    Ok(items)
+    Ok(LabelledFile { items, unlabelled })
 }
 
 /// A CSV/TSV reader that remembers its path for error messages.
@@ -419,11 +476,32 @@ mod tests {
         std::fs::write(&path, gz.finish().expect("in-memory gzip")).expect("temp file");
         let items = load_labelled_file(&path, "texte", "label", Some("lang"), Some("id"), b'\t');
         std::fs::remove_file(&path).ok();
-        let items = items.expect("valid file loads");
+        let file = items.expect("valid file loads");
+        assert_eq!(file.unlabelled.count, 1);
+        assert_eq!(file.unlabelled.first_lines, [5], "a3 starts on line 5 (a1's text spans two)");
+        let items = file.items;
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].text, "Très bien,\nmerci");
         assert_eq!(items[0].lang.as_deref(), Some("fr"));
         assert_eq!((items[1].id.as_str(), items[1].lang.as_deref()), ("a2", None));
+    }
+
+    #[test]
+    fn unlabelled_rows_are_described_and_merged() {
+        let mut u = Unlabelled::default();
+        for line in [9, 4, 30, 31, 32, 33] {
+            u.note(line);
+        }
+        let mut other = Unlabelled::default();
+        other.note(2);
+        u.merge(&other);
+        assert_eq!(u.count, 7);
+        assert_eq!(u.first_lines, [2, 4, 9, 30, 31]);
+        assert_eq!(
+            u.to_string(),
+            "7 rows without a label were skipped (line numbers of the first few: 2, 4, 9, 30, 31)"
+        );
+        assert_eq!(other.to_string(), "1 row without a label was skipped (line: 2)");
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub(crate) struct CueMatcher<P> {
     /// The first three characters of every prefix cue: most words have none, and this one
     /// lookup spares them a lookup per prefix length.
     prefix_heads: FxHashSet<String>,
+    /// Words in the longest entry: a match ending at word `p` starts after `p - longest`.
+    longest: usize,
 }
 
 impl<P> Default for CueMatcher<P> {
@@ -125,6 +127,7 @@ impl<P> Default for CueMatcher<P> {
             prefix: FxHashMap::default(),
             prefix_lens: Vec::new(),
             prefix_heads: FxHashSet::default(),
+            longest: 0,
         }
     }
 }
@@ -145,7 +148,13 @@ impl<P> CueMatcher<P> {
                 self.prefix.entry(p.clone()).or_default().push(id);
             }
         }
+        self.longest = self.longest.max(pattern.0.len());
         self.entries.push((pattern, payload));
+    }
+
+    /// Words in the longest entry.
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// The entry with id `id`.

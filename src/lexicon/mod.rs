@@ -3,6 +3,7 @@
 //! into one cue matcher per language.
 
 mod config;
+mod lint;
 pub(crate) mod matcher;
 mod tsv;
 
@@ -13,6 +14,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use config::{Bilingual, ChurnLevels, ModeScoring, Scoring, Thresholds};
 use config::{ChurnFile, ModesFile, SentimentConfig, TaxonomyFile};
+pub use lint::DataWarning;
+use lint::{CueSyntax, Repeats};
 use matcher::{CueMatcher, Pattern, WordPat};
 
 use crate::analysis::Lang;
@@ -46,24 +49,138 @@ pub struct LoadOptions {
     pub taxonomy: Option<PathBuf>,
 }
 
+/// One data file in use: which of the lexicon files it is, and where it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Its name in the lexicon layout (`sentiment/fr.tsv`, `taxonomy.toml`…).
+    pub name: &'static str,
+    /// The file that replaced the embedded default, if one did.
+    pub path: Option<PathBuf>,
+}
+
+impl std::fmt::Display for DataFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}", p.display()),
+            None => write!(f, "lexicons/{}", self.name),
+        }
+    }
+}
+
 /// A loaded data file: its text and where it came from.
 struct Source {
+    /// How errors and warnings name it: the override path, or `lexicons/NAME`.
     name: String,
+    file: DataFile,
     text: Cow<'static, str>,
 }
 
 fn source(name: &str, opts: &LoadOptions) -> Result<Source, Error> {
+    let Some(&(name, default)) = FILES.iter().find(|(n, _)| *n == name) else {
+        return Err(Error::data(format!("lexicons/{name}"), 0, "not a lexicon file"));
+    };
     let override_path = if name == "taxonomy.toml" && opts.taxonomy.is_some() {
         opts.taxonomy.clone()
     } else {
         opts.dir.as_ref().map(|d| d.join(name)).filter(|p| p.exists())
     };
-    if let Some(path) = override_path {
-        let text = read_file(&path)?;
-        return Ok(Source { name: path.display().to_string(), text: Cow::Owned(text) });
+    let (text, path) = match override_path {
+        Some(path) => (Cow::Owned(read_file(&path)?), Some(path)),
+        None => (Cow::Borrowed(default), None),
+    };
+    let file = DataFile { name, path };
+    Ok(Source { name: file.to_string(), file, text })
+}
+
+/// A wrong path is an error, not a silent fall-back to the embedded data: a typo in
+/// `--lexicons` would otherwise run the defaults and `check` would say ok.
+fn check_paths(opts: &LoadOptions) -> Result<(), Error> {
+    let wrong = |path: &Path, message: &str| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_string()),
+    };
+    if let Some(dir) = &opts.dir {
+        let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                wrong(dir, "no such lexicon directory (expected a folder laid out like lexicons/)")
+            }
+            _ => Error::Io { path: dir.clone(), source: e },
+        })?;
+        if !meta.is_dir() {
+            return Err(wrong(
+                dir,
+                "is a file, not a lexicon directory (expected a folder laid out like lexicons/; \
+                 a taxonomy file goes to --taxonomy)",
+            ));
+        }
     }
-    let text = FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_default();
-    Ok(Source { name: format!("lexicons/{name}"), text: Cow::Borrowed(text) })
+    if let Some(file) = &opts.taxonomy {
+        let meta = std::fs::metadata(file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => wrong(file, "no such taxonomy file"),
+            _ => Error::Io { path: file.clone(), source: e },
+        })?;
+        if meta.is_dir() {
+            return Err(wrong(file, "is a directory, not a taxonomy file (a TOML file)"));
+        }
+    }
+    Ok(())
+}
+
+/// Warnings about the lexicon directory itself: it replaces nothing, or holds files that are
+/// not read (a misspelt name silently keeps the default).
+fn dir_warnings(dir: &Path, used: &[DataFile], warnings: &mut Vec<DataWarning>) {
+    if !used.iter().any(|f| f.path.as_ref() == Some(&dir.join(f.name))) {
+        let names: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
+        warnings.push(DataWarning {
+            file: dir.display().to_string(),
+            line: 0,
+            message: format!(
+                "holds none of the lexicon files, so every built-in default is used (the \
+                 names it is searched for: {})",
+                names.join(", ")
+            ),
+        });
+    }
+    for name in unread_files(dir) {
+        warnings.push(DataWarning {
+            file: dir.join(&name).display().to_string(),
+            line: 0,
+            message: "not a lexicon file, not read (lexicons/README.md lists the file names)"
+                .into(),
+        });
+    }
+}
+
+/// Data-looking files of `dir` (and of its lexicon subfolders) that are not lexicon files.
+/// Documentation (`*.md`) and hidden files are fine.
+fn unread_files(dir: &Path) -> Vec<String> {
+    let mut folders: Vec<&str> = vec![""];
+    for (name, _) in FILES {
+        if let Some((folder, _)) = name.split_once('/')
+            && !folders.contains(&folder)
+        {
+            folders.push(folder);
+        }
+    }
+    let mut out = Vec::new();
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(dir.join(folder)) else { continue };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let name =
+                if folder.is_empty() { file_name.clone() } else { format!("{folder}/{file_name}") };
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if is_file
+                && !file_name.starts_with('.')
+                && !file_name.ends_with(".md")
+                && !FILES.iter().any(|(n, _)| *n == name)
+            {
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn read_file(path: &Path) -> Result<String, Error> {
@@ -159,7 +276,8 @@ pub struct Resources {
     langid: [FxHashSet<String>; 2],
     stopwords: [FxHashSet<String>; 2],
     pub(crate) stemmers: Stemmers,
-    sources: Vec<String>,
+    sources: Vec<DataFile>,
+    warnings: Vec<DataWarning>,
 }
 
 /// The compiled cues of one language.
@@ -185,6 +303,7 @@ impl Resources {
 
     /// Loads and validates every data file, with the overrides in `opts`.
     pub fn load(opts: &LoadOptions) -> Result<Resources, Error> {
+        check_paths(opts)?;
         let get = |name: &str| source(name, opts);
         let sent_src = get("sentiment.toml")?;
         let sent: SentimentConfig = config::parse(&sent_src.name, &sent_src.text)?;
@@ -214,35 +333,46 @@ impl Resources {
 
         let stemmers = Stemmers::default();
         let mut sources = vec![
-            sent_src.name.clone(),
-            tax_src.name.clone(),
-            modes_src.name.clone(),
-            churn_src.name.clone(),
+            sent_src.file.clone(),
+            tax_src.file.clone(),
+            modes_src.file.clone(),
+            churn_src.file.clone(),
         ];
+        let mut warnings = Vec::new();
         let toml_cues = (&tax_src, &tax, &modes_src, &modes, &churn_src, &churn);
-        let build = |langs: &[Lang], sources: &mut Vec<String>| -> Result<LangLexicon, Error> {
+        let build = |langs: &[Lang], found: &mut Found| -> Result<LangLexicon, Error> {
             let mut b = LexiconBuilder::default();
             for &lang in langs {
-                b.add_lang(lang, &get, sources)?;
-                b.add_toml_cues(lang, toml_cues)?;
+                b.add_lang(lang, &get, found)?;
+                b.add_toml_cues(lang, toml_cues, found)?;
             }
             // `und` compiles both languages, French first: English overrides shared words.
             let stem_lang = if langs.len() == 1 { langs[0] } else { Lang::Und };
             Ok(b.finish(stem_lang, &stemmers))
         };
-        let langs = [
-            build(&[Lang::Fr], &mut sources)?,
-            build(&[Lang::En], &mut sources)?,
-            build(&[Lang::Fr, Lang::En], &mut Vec::new())?,
-        ];
+        let mut found = Found { sources: &mut sources, warnings: &mut warnings, lint: true };
+        let fr = build(&[Lang::Fr], &mut found)?;
+        let en = build(&[Lang::En], &mut found)?;
+        // The same files again: their sources and warnings are already noted.
+        let (mut again, mut said) = (Vec::new(), Vec::new());
+        let mut found = Found { sources: &mut again, warnings: &mut said, lint: false };
+        let und = build(&[Lang::Fr, Lang::En], &mut found)?;
+        let langs = [fr, en, und];
 
-        let word_set = |name: &str| -> Result<FxHashSet<String>, Error> {
+        let mut word_set = |name: &str| -> Result<FxHashSet<String>, Error> {
             let s = get(name)?;
-            Ok(tsv::lines(&s.name, &s.text, 1)?
-                .iter()
-                .map(|l| matcher::fold_term(l.cols[0]))
-                .collect())
+            let lines = tsv::lines(&s.name, &s.text, 1)?;
+            let set = lines.iter().map(|l| matcher::fold_term(l.cols[0])).collect();
+            sources.push(s.file);
+            Ok(set)
         };
+        let langid = [word_set("langid/fr.txt")?, word_set("langid/en.txt")?];
+        let stopwords = [word_set("stopwords/fr.txt")?, word_set("stopwords/en.txt")?];
+        if let Some(dir) = &opts.dir {
+            dir_warnings(dir, &sources, &mut warnings);
+        }
+        // By file, then line: each language's pass adds its own cues of the same TOML file.
+        warnings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Ok(Resources {
             scoring: sent.scoring,
             thresholds,
@@ -268,10 +398,11 @@ impl Resources {
             churn_levels: churn.levels,
             churn_tone: churn.tone,
             langs,
-            langid: [word_set("langid/fr.txt")?, word_set("langid/en.txt")?],
-            stopwords: [word_set("stopwords/fr.txt")?, word_set("stopwords/en.txt")?],
+            langid,
+            stopwords,
             stemmers,
             sources,
+            warnings,
         })
     }
 
@@ -317,9 +448,15 @@ impl Resources {
         &self.themes
     }
 
-    /// The data files in use (embedded names or override paths), for method notes.
-    pub fn sources(&self) -> &[String] {
+    /// The data files in use, each embedded or read from an override path.
+    pub fn sources(&self) -> &[DataFile] {
         &self.sources
+    }
+
+    /// What in the data files loads but looks like a mistake (a cue written like a regular
+    /// expression, a repeated term), by file and line. None of it stops a run.
+    pub fn warnings(&self) -> &[DataWarning] {
+        &self.warnings
     }
 
     /// Number of cues compiled for `lang`.
@@ -482,6 +619,70 @@ fn is_id(s: &str) -> bool {
 type TomlCues<'a> =
     (&'a Source, &'a TaxonomyFile, &'a Source, &'a ModesFile, &'a Source, &'a ChurnFile);
 
+/// Warnings about the entries of one list: a TSV file, or one theme's, mode's or reason's cues
+/// in one language.
+struct ListLint<'a> {
+    src: &'a Source,
+    repeats: Repeats,
+    warnings: &'a mut Vec<DataWarning>,
+    /// Off for a second pass over the same files.
+    active: bool,
+}
+
+impl<'a> ListLint<'a> {
+    fn new(src: &'a Source, found: &'a mut Found<'_>) -> ListLint<'a> {
+        let active = found.lint;
+        ListLint { src, repeats: Repeats::default(), warnings: found.warnings, active }
+    }
+
+    fn warn(&mut self, line: usize, message: String) {
+        self.warnings.push(DataWarning { file: self.src.name.clone(), line, message });
+    }
+
+    /// A TSV term on `line`; `effect` says what a repeat does.
+    fn term(&mut self, text: &str, pat: &Pattern, line: usize, effect: &str) {
+        if !self.active {
+            return;
+        }
+        // No lexicon declares the pattern syntax yet: every term is plain words.
+        if let Some(m) = lint::regex_like(text, pat, CueSyntax::Plain) {
+            self.warn(line, m);
+        }
+        if let Some(first) = self.repeats.repeat_of(pat, text, line) {
+            let first = lint::first_occurrence(text, first);
+            self.warn(line, format!("term `{text}` repeats {first}: {effect}"));
+        }
+    }
+
+    /// A TOML cue of `list` at byte offset `pos`; `effect` says what a repeat does. Lines are
+    /// counted only for a warning (counting them for every cue would be quadratic in the file).
+    fn cue(&mut self, list: &str, text: &str, pat: &Pattern, pos: usize, effect: &str) {
+        if !self.active {
+            return;
+        }
+        let line_of = |pos| config::line_of(&self.src.text, pos);
+        if let Some(m) = lint::regex_like(text, pat, CueSyntax::Plain) {
+            let line = line_of(pos);
+            self.warn(line, format!("{list}: {m}"));
+        }
+        if let Some((first_pos, first_text)) = self.repeats.repeat_of(pat, text, pos) {
+            let first = lint::first_occurrence(text, (line_of(first_pos), first_text));
+            let message =
+                format!("{list}: cue `{text}` repeats {first} in the same list: {effect}");
+            let line = line_of(pos);
+            self.warn(line, message);
+        }
+    }
+}
+
+/// What loading notes on the way: the files read and the warnings about them.
+struct Found<'a> {
+    sources: &'a mut Vec<DataFile>,
+    warnings: &'a mut Vec<DataWarning>,
+    /// Look for warnings (not on a second pass over the same files).
+    lint: bool,
+}
+
 /// Collects one language's cues before compiling them.
 #[derive(Default)]
 struct LexiconBuilder {
@@ -496,57 +697,76 @@ impl LexiconBuilder {
         &mut self,
         lang: Lang,
         get: &dyn Fn(&str) -> Result<Source, Error>,
-        sources: &mut Vec<String>,
+        found: &mut Found<'_>,
     ) -> Result<(), Error> {
         let code = lang.as_str();
         for name in [format!("sentiment/{code}.tsv"), format!("curated/sentiment_{code}.tsv")] {
             let src = get(&name)?;
+            let mut lint = ListLint::new(&src, found);
             for line in tsv::lines(&src.name, &src.text, 2)? {
                 let v = tsv::number(&src.name, &line, 1, (-4.0, 4.0))?;
                 let pat = Pattern::parse(line.cols[0])
                     .map_err(|m| Error::data(&src.name, line.number, m))?;
+                lint.term(line.cols[0], &pat, line.number, "the later line's valence is used");
                 if self.sentiment.insert(pat.clone(), v).is_none() {
                     self.sentiment_order.push(pat);
                 }
             }
-            sources.push(src.name);
+            found.sources.push(src.file);
         }
         let src = get(&format!("modifiers/{code}.tsv"))?;
+        let mut lint = ListLint::new(&src, found);
         for line in tsv::lines(&src.name, &src.text, 3)? {
             let m = parse_modifier(&src.name, &line)?;
             let pat =
                 Pattern::parse(line.cols[0]).map_err(|m| Error::data(&src.name, line.number, m))?;
+            lint.term(line.cols[0], &pat, line.number, "both entries apply");
             self.matcher.add(pat, Cue::Modifier(m));
         }
-        sources.push(src.name);
+        found.sources.push(src.file);
         Ok(())
     }
 
-    fn add_toml_cues(&mut self, lang: Lang, files: TomlCues<'_>) -> Result<(), Error> {
+    fn add_toml_cues(
+        &mut self,
+        lang: Lang,
+        files: TomlCues<'_>,
+        found: &mut Found<'_>,
+    ) -> Result<(), Error> {
         let (tax_src, tax, modes_src, modes, churn_src, churn) = files;
         let pick = |b: &Bilingual<Vec<toml::Spanned<String>>>| -> Vec<toml::Spanned<String>> {
             if lang == Lang::En { b.en.clone() } else { b.fr.clone() }
         };
+        let code = lang.as_str();
         for (i, t) in tax.themes.iter().enumerate() {
+            let mut lint = ListLint::new(tax_src, found);
+            let list = format!("theme `{}` ({code})", t.id.get_ref());
             for cue in pick(&t.cues) {
                 let pat =
                     Pattern::parse(cue.get_ref()).map_err(|m| cue_error(tax_src, cue.span(), m))?;
+                lint.cue(&list, cue.get_ref(), &pat, cue.span().start, "it adds nothing");
                 self.matcher.add(pat, Cue::Theme(i as u16));
             }
         }
         for (i, m) in modes.modes.iter().enumerate() {
+            let mut lint = ListLint::new(modes_src, found);
+            let list = format!("mode `{}` ({code})", m.id.get_ref());
             let cues = if lang == Lang::En { &m.cues.en } else { &m.cues.fr };
             for cue in cues {
                 let (text, w) = cue.get_ref();
                 let pat =
                     Pattern::parse(text).map_err(|msg| cue_error(modes_src, cue.span(), msg))?;
+                lint.cue(&list, text, &pat, cue.span().start, "its weight counts twice");
                 self.matcher.add(pat, Cue::Mode(i as u8, *w));
             }
         }
         for (i, r) in churn.reasons.iter().enumerate() {
+            let mut lint = ListLint::new(churn_src, found);
+            let list = format!("reason `{}` ({code})", r.id.get_ref());
             for cue in pick(&r.cues) {
                 let pat = Pattern::parse(cue.get_ref())
                     .map_err(|m| cue_error(churn_src, cue.span(), m))?;
+                lint.cue(&list, cue.get_ref(), &pat, cue.span().start, "it counts twice");
                 self.matcher.add(pat, Cue::Churn(i as u8, r.weight));
             }
         }

@@ -44,6 +44,25 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// What is wrong with these settings, if anything: NaN or infinite rates train a head of
+    /// NaN weights, and zero epochs an untrained one, without any error on the way.
+    pub fn problem(&self) -> Option<String> {
+        if self.epochs == 0 {
+            Some("epochs must be at least 1".into())
+        } else if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            Some(format!(
+                "learning rate must be a finite number above 0, not {}",
+                self.learning_rate
+            ))
+        } else if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            Some(format!("l2 must be a finite number, 0 or more, not {}", self.l2))
+        } else {
+            None
+        }
+    }
+}
+
 impl LinearModel {
     /// Number of classes.
     pub fn n_classes(&self) -> usize {
@@ -262,6 +281,19 @@ mod tests {
         for (x, &g) in rows.iter().zip(&gold).take(6) {
             assert_eq!(argmax(&m.probs(x)).0, g);
         }
+    }
+
+    #[test]
+    fn defect_16_out_of_range_settings_are_named() {
+        let ok = TrainConfig::default();
+        assert_eq!(ok.problem(), None);
+        assert_eq!(TrainConfig { l2: 0.0, ..ok }.problem(), None, "no penalty is allowed");
+        let nan = TrainConfig { learning_rate: f32::NAN, ..ok }.problem().unwrap_or_default();
+        assert!(nan.contains("learning rate") && nan.contains("NaN"), "{nan}");
+        assert!(TrainConfig { learning_rate: 0.0, ..ok }.problem().is_some());
+        assert!(TrainConfig { epochs: 0, ..ok }.problem().unwrap_or_default().contains("epochs"));
+        assert!(TrainConfig { l2: -1e-3, ..ok }.problem().unwrap_or_default().contains("l2"));
+        assert!(TrainConfig { l2: f32::INFINITY, ..ok }.problem().is_some());
     }
 
     #[test]

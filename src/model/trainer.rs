@@ -75,6 +75,9 @@ pub enum TrainError {
     /// Fewer than two labels, or no training rows.
     #[error("not enough data to train: {0}")]
     NotEnoughData(String),
+    /// A training setting is out of range (NaN learning rate, zero epochs…).
+    #[error("invalid training setting: {0}")]
+    Config(String),
     /// Scoring failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
@@ -88,6 +91,9 @@ pub fn fit(
     n_features: usize,
     cfg: &TrainConfig,
 ) -> Result<LinearModel, TrainError> {
+    if let Some(problem) = cfg.problem() {
+        return Err(TrainError::Config(problem));
+    }
     if labels.len() < 2 {
         return Err(TrainError::NotEnoughData(format!(
             "{} label(s); a head needs two",

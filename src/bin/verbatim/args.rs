@@ -23,11 +23,40 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
+    /// Loads the data. Warnings about it (see `verbatim check`) are summed up in one line on
+    /// stderr: the analysis commands do not list them.
     pub(crate) fn load(&self) -> Result<Resources> {
-        Ok(Resources::load(&LoadOptions {
-            dir: self.lexicons.clone(),
-            taxonomy: self.taxonomy.clone(),
-        })?)
+        let res = Resources::load(&self.options())?;
+        let n = res.warnings().len();
+        if n > 0 {
+            eprintln!(
+                "verbatim: warning: the lexicons have {n} warning{}: `verbatim check{}` lists them",
+                if n == 1 { "" } else { "s" },
+                self.flags()
+            );
+        }
+        Ok(res)
+    }
+
+    pub(crate) fn options(&self) -> LoadOptions {
+        LoadOptions { dir: self.lexicons.clone(), taxonomy: self.taxonomy.clone() }
+    }
+
+    /// Does any flag replace built-in data?
+    pub(crate) fn overrides(&self) -> bool {
+        self.lexicons.is_some() || self.taxonomy.is_some()
+    }
+
+    /// The flags as given, to repeat them in a hint.
+    fn flags(&self) -> String {
+        let mut out = String::new();
+        if let Some(d) = &self.lexicons {
+            out.push_str(&format!(" --lexicons {}", d.display()));
+        }
+        if let Some(t) = &self.taxonomy {
+            out.push_str(&format!(" --taxonomy {}", t.display()));
+        }
+        out
     }
 }
 

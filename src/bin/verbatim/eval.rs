@@ -192,8 +192,11 @@ fn load_eval_items(args: &EvalArgs) -> Result<(String, Vec<LabelledItem>)> {
         id: None,
     };
     let fold = args.fold_column.as_deref().map(|c| (c, args.fold.as_str()));
-    let items = verbatim::eval::load_labelled_fold(file, &cols, delim, fold)?;
-    Ok((file.display().to_string(), items))
+    let loaded = verbatim::eval::load_labelled_fold(file, &cols, delim, fold)?;
+    if loaded.unlabelled.count > 0 {
+        eprintln!("verbatim: warning: {}: {}", file.display(), loaded.unlabelled);
+    }
+    Ok((file.display().to_string(), loaded.items))
 }
 
 fn labels(res: &Resources, scored: &[(Lang, f32, bool)]) -> (Vec<String>, Vec<String>) {

@@ -1,5 +1,8 @@
 //! The `verbatim` command line: a thin shell. Each subcommand is one file of this folder
 //! (as ruff's `commands/`): it parses its flags, calls the library and formats the output.
+// Standard output goes through `outln!` (or an explicit writer), never `println!`, which panics
+// on a closed pipe.
+#![deny(clippy::print_stdout)]
 
 use std::io;
 use std::process::ExitCode;
@@ -92,7 +95,7 @@ enum Command {
     /// Show how a text is tokenised: offsets, matching keys, stems, language
     Tokenize(tokenize::TokenizeArgs),
     /// Load and validate the lexicons and taxonomy, and print what is loaded
-    Check(args::DataArgs),
+    Check(check::CheckArgs),
     /// Build or update a search index from analysed JSONL or raw comments
     #[command(after_long_help = index::EXAMPLES)]
     Index(index::IndexArgs),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use verbatim::eval::{LabelledItem, Preset};
+use verbatim::eval::{LabelledItem, Preset, Unlabelled};
 use verbatim::model::features::{FEATURE_VERSION, Hashing, fnv1a};
 use verbatim::model::head::{CARD_FORMAT, HeadCard};
 use verbatim::model::linear::TrainConfig;
@@ -41,17 +41,17 @@ pub(crate) struct TrainArgs {
     /// Where the public datasets are
     #[arg(long, default_value = "../shared/data", env = "VERBATIM_DATA_DIR")]
     data_dir: PathBuf,
-    /// log2 of the number of hashed feature buckets
-    #[arg(long, default_value_t = 18)]
+    /// log2 of the number of hashed feature buckets (10 to 24)
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u32).range(10..=24))]
     bits: u32,
-    /// Passes over the training data
-    #[arg(long, default_value_t = 8)]
+    /// Passes over the training data (at least 1)
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     epochs: usize,
-    /// AdaGrad learning rate
-    #[arg(long, default_value_t = 0.02)]
+    /// AdaGrad learning rate (a finite number > 0)
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.02, value_parser = positive)]
     lr: f32,
-    /// L2 penalty
-    #[arg(long, default_value_t = 1e-3)]
+    /// L2 penalty (a finite number >= 0)
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1e-3, value_parser = non_negative)]
     l2: f32,
     /// Do not weight classes by inverse frequency
     #[arg(long)]
@@ -60,8 +60,8 @@ pub(crate) struct TrainArgs {
     /// embedding; needs the `onnx` build and the encoder from scripts/setup_models.sh)
     #[arg(long, value_enum, default_value = "fast")]
     tier: Tier,
-    /// Scale of the embedding features (accurate tier)
-    #[arg(long, default_value_t = 1.0)]
+    /// Scale of the embedding features (accurate tier; a finite number > 0)
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = positive)]
     embed_scale: f32,
     /// Encoder file in the model directory (accurate tier): the e5 encoder that
     /// scripts/setup_models.sh builds, or another one there (e.g. with top layers tuned by
@@ -84,6 +84,31 @@ pub(crate) struct TrainArgs {
     data: DataArgs,
 }
 
+/// A finite number: NaN or infinity would train a head of NaN weights without a word.
+fn finite(s: &str) -> Result<f32, String> {
+    let x: f32 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if x.is_finite() { Ok(x) } else { Err(format!("{s} is not a finite number")) }
+}
+
+fn positive(s: &str) -> Result<f32, String> {
+    let x = finite(s)?;
+    if x > 0.0 { Ok(x) } else { Err(format!("{s} must be above 0")) }
+}
+
+fn non_negative(s: &str) -> Result<f32, String> {
+    let x = finite(s)?;
+    if x >= 0.0 { Ok(x) } else { Err(format!("{s} must be 0 or more")) }
+}
+
+/// Zero epochs would write an untrained head, its scores those of the bias alone.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("at least one pass is needed".into()),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Tier {
     Fast,
@@ -104,6 +129,12 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
         bail!("give a labelled FILE or at least one --preset");
     }
     let user = args.file.as_ref().map(|f| user_split(&args, f)).transpose()?;
+    let user = user.map(|(train, dev, unlabelled)| {
+        if unlabelled.count > 0 {
+            eprintln!("verbatim: warning: {}", unlabelled_in(&args, &unlabelled));
+        }
+        (train, dev)
+    });
     let labels: Vec<String> = match &user {
         Some((train, dev)) if args.preset.is_empty() => {
             let mut l: Vec<String> = train.iter().chain(dev).map(|i| i.gold.clone()).collect();
@@ -119,7 +150,9 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
         let name =
             file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
         eprintln!("{name}: {} train, {} held out; labels {labels:?}", train.len(), dev.len());
-        sets.push(encode_set(&analyzer, name, train, dev, &labels, hashing)?);
+        let set = encode_set(&analyzer, name, train, dev, &labels, hashing)?;
+        report_unused(&set);
+        sets.push(set);
     }
     for p in &args.preset {
         let preset = p.preset();
@@ -196,7 +229,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
                 }),
             );
         }
-        println!("{line}");
+        outln!("{line}");
         if sweeping {
             continue;
         }
@@ -204,7 +237,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<ExitCode> {
             let record = training_record(&sets, &cfg, dev_scores, offsets);
             let card = card(&args, &labels, &model, hashing, record);
             let (onnx, json) = verbatim::model::head::save(&model, &card, out)?;
-            println!("wrote {} and {}", onnx.display(), json.display());
+            outln!("wrote {} and {}", onnx.display(), json.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -280,12 +313,31 @@ fn card(
     }
 }
 
+/// "FILE: N rows without a label were skipped (…)".
+fn unlabelled_in(args: &TrainArgs, u: &Unlabelled) -> String {
+    let file = args.file.as_ref().map_or_else(String::new, |f| f.display().to_string());
+    format!("{file}: {u}")
+}
+
+/// Rows whose text the analyser rejects (empty) get no feature row: say how many, so that the
+/// counts printed before reconcile.
+fn report_unused(set: &Set) {
+    let skipped = |e: &Encoded| e.row_of.iter().filter(|r| r.is_none()).count();
+    let n = skipped(&set.enc_train) + skipped(&set.enc_dev);
+    if n > 0 {
+        eprintln!(
+            "verbatim: warning: {}: {n} labelled row(s) with an empty text were skipped",
+            set.name
+        );
+    }
+}
+
 /// The user's file split into train and held-out rows by a hash of the text (stable across
-/// runs and row orders; duplicates land on the same side).
+/// runs and row orders; duplicates land on the same side), and the rows without a label.
 fn user_split(
     args: &TrainArgs,
     file: &std::path::Path,
-) -> Result<(Vec<LabelledItem>, Vec<LabelledItem>)> {
+) -> Result<(Vec<LabelledItem>, Vec<LabelledItem>, Unlabelled)> {
     let delim = if verbatim::io::Format::from_path(file) == Some(verbatim::io::Format::Tsv) {
         b'\t'
     } else {
@@ -300,18 +352,21 @@ fn user_split(
     if let Some(fc) = &args.fold_column {
         let train = verbatim::eval::load_labelled_fold(file, &cols, delim, Some((fc, "train")))?;
         let dev = verbatim::eval::load_labelled_fold(file, &cols, delim, Some((fc, "dev")))?;
-        if train.is_empty() {
+        if train.items.is_empty() {
             bail!("{}: no labelled row has {fc} = train", file.display());
         }
-        return Ok((train, dev));
+        let mut unlabelled = train.unlabelled;
+        unlabelled.merge(&dev.unlabelled);
+        return Ok((train.items, dev.items, unlabelled));
     }
-    let items = verbatim::eval::load_labelled_fold(file, &cols, delim, None)?;
+    let loaded = verbatim::eval::load_labelled_fold(file, &cols, delim, None)?;
+    let items = loaded.items;
     if items.len() < 10 {
         bail!("{}: {} labelled rows; a head needs at least 10", file.display(), items.len());
     }
     let (dev, train): (Vec<LabelledItem>, Vec<LabelledItem>) =
         items.into_iter().partition(|i| fnv1a(i.text.as_bytes()).is_multiple_of(10));
-    Ok((train, dev))
+    Ok((train, dev, loaded.unlabelled))
 }
 
 /// Feature rows of one dataset's train and dev items.
