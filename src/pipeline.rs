@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::analysis::{
@@ -18,10 +19,10 @@ use crate::model::features::{self, Hashing, LexiconView, SparseVec};
 use crate::model::head::HeadCard;
 use crate::model::linear::argmax;
 use crate::model::{Head, HeadFailure};
-use crate::redact::{PiiKind, Redactor};
+use crate::redact::{PiiKind, PiiSpan, Redactor};
 use crate::summary::Summary;
 use crate::tokenize;
-use crate::verbatim::{Origin, Verbatim};
+use crate::verbatim::{Meta, Origin, Verbatim};
 
 /// Default limit on a comment's size: 1 MiB.
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
@@ -31,15 +32,25 @@ pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
 pub struct Options {
     /// Force a language instead of detecting it.
     pub lang: Option<Lang>,
-    /// Mask e-mail addresses, phone numbers, IBANs and card numbers before analysis.
+    /// Mask e-mail addresses, phone numbers, IBANs, RIBs, NIRs and card numbers in the text
+    /// before analysis.
     pub redact: bool,
+    /// Mask the same kinds in the metadata values (date, score, channel, customer, extra
+    /// columns), which go to the output and the index as they are. The CLI's `--redact` sets
+    /// both: a customer column is often an e-mail address.
+    pub redact_meta: bool,
     /// Texts longer than this (in bytes) become `text_too_long` errors.
     pub max_text_bytes: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { lang: None, redact: false, max_text_bytes: DEFAULT_MAX_TEXT_BYTES }
+        Options {
+            lang: None,
+            redact: false,
+            redact_meta: false,
+            max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
+        }
     }
 }
 
@@ -56,7 +67,7 @@ pub struct Analyzer {
 impl Analyzer {
     /// An analyser over loaded resources.
     pub fn new(res: Resources, opts: Options) -> Analyzer {
-        let redactor = opts.redact.then(Redactor::new);
+        let redactor = (opts.redact || opts.redact_meta).then(Redactor::new);
         Analyzer { res, opts, redactor, heads: Vec::new() }
     }
 
@@ -244,7 +255,11 @@ impl Analyzer {
                 ),
             ));
         }
-        let (text, redactions) = self.redact(&v.text);
+        let mut masked = BTreeMap::new();
+        let text = self.redact_text(&v.text, &mut masked);
+        let meta = self.redact_meta(&v.meta, &mut masked);
+        let redactions =
+            masked.into_iter().map(|(kind, count)| RedactionCount { kind, count }).collect();
         let toks = tokenize::tokenize(&text);
         let mut warnings = Vec::new();
         let lang = match self.opts.lang {
@@ -290,24 +305,47 @@ impl Analyzer {
             mode,
             churn,
             predictions: Vec::new(),
-            meta: v.meta.clone(),
+            meta,
             redactions,
             warnings,
         };
         Ok((analysis, features))
     }
 
-    fn redact(&self, text: &str) -> (String, Vec<RedactionCount>) {
-        let Some(r) = &self.redactor else { return (text.to_string(), Vec::new()) };
-        let red = r.redact_with_spans(text);
-        let counts = PiiKind::ALL
-            .iter()
-            .filter_map(|&kind| {
-                let count = red.spans.iter().filter(|s| s.kind == kind).count();
-                (count > 0).then_some(RedactionCount { kind, count })
-            })
-            .collect();
-        (red.text, counts)
+    /// The text, masked with `--redact`; what was masked is added to `masked`.
+    fn redact_text(&self, text: &str, masked: &mut BTreeMap<PiiKind, usize>) -> String {
+        match &self.redactor {
+            Some(r) if self.opts.redact => {
+                let red = r.redact_with_spans(text);
+                count_spans(&red.spans, masked);
+                red.text
+            }
+            _ => text.to_string(),
+        }
+    }
+
+    /// The metadata, each value masked with [`Options::redact_meta`] under its column's name.
+    fn redact_meta(&self, meta: &Meta, masked: &mut BTreeMap<PiiKind, usize>) -> Meta {
+        let Some(r) = self.redactor.filter(|_| self.opts.redact_meta) else { return meta.clone() };
+        let mut mask = |value: &str, field: &str| {
+            let red = r.redact_field(value, field);
+            count_spans(&red.spans, masked);
+            red.text
+        };
+        Meta {
+            date: meta.date.as_deref().map(|v| mask(v, "date")),
+            score: meta.score.as_deref().map(|v| mask(v, "score")),
+            channel: meta.channel.as_deref().map(|v| mask(v, "channel")),
+            customer: meta.customer.as_deref().map(|v| mask(v, "customer")),
+            extra: meta.extra.iter().map(|(k, v)| (k.clone(), mask(v, k))).collect(),
+        }
+    }
+}
+
+/// Adds one to `masked` per span, by kind.
+fn count_spans(spans: &[PiiSpan], masked: &mut BTreeMap<PiiKind, usize>) {
+    for s in spans {
+        *masked.entry(s.kind).or_default() += 1;
     }
 }
 

@@ -8,6 +8,8 @@
 //!   message when they are absent).
 //! - `model` (default build): the learned heads: fast by default, evidence kept, a user-trained
 //!   head, test-fold floors of the shipped heads.
+//! - `redact`: `--redact` on French identifiers and on metadata columns, in the output and the
+//!   index.
 //! - `search`: `verbatim index` and `verbatim search` end to end (queries, filters, facets,
 //!   paging, history, more-like-this, update/delete), the FR insurance reviews, and an indexer
 //!   killed mid-run.
@@ -20,4 +22,5 @@ mod datasets;
 mod golden;
 #[cfg(feature = "onnx")]
 mod model;
+mod redact;
 mod search;

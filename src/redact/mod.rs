@@ -1,17 +1,19 @@
 //! PII redaction for French and English comments (`verbatim analyze --redact`).
 //!
-//! Four kinds are recognised: e-mail addresses, phone numbers, IBANs and payment-card numbers.
-//! Each recogniser lives in the private `recognizers` module; this module merges their candidates and replaces
-//! them with a fixed mask such as `[PHONE]`.
+//! Six kinds are recognised: e-mail addresses, phone numbers, IBANs, French RIBs (bank account
+//! numbers), French NIRs (social security numbers) and payment-card numbers.
+//! Each recogniser lives in a private module (`recognizers`, `french`); this module merges their
+//! candidates and replaces them with a fixed mask such as `[PHONE]`.
 //!
 //! # Overlaps
 //!
 //! When candidates of different kinds overlap, the kind with the stronger evidence wins:
-//! **e-mail > IBAN > card > phone**.
+//! **e-mail > IBAN > RIB > NIR > card > phone**.
 //! - An e-mail needs an `@` and a domain, and a number glued to it (`0612345678@free.fr`) is
 //!   its local part: masking the digits as a phone would leak the domain.
 //! - An IBAN passes a country-length table *and* a mod-97 check; its digit groups often look
-//!   like a card or a phone.
+//!   like a card or a phone. A French IBAN holds a RIB, so the longer IBAN comes first.
+//! - A RIB and a NIR have a fixed layout and a mod-97 key (1 random number in 97 passes).
 //! - A card passes Luhn (1 random number in 10 does); a phone number only has a shape.
 //!
 //! Within one kind, the earlier candidate wins, then the longer one.
@@ -19,20 +21,35 @@
 //! # Judgement calls
 //!
 //! - A digit run with no separators is a phone only when it has the French national shape
-//!   (`0612345678`, exactly 10 digits starting `0[1-9]`); a bare US number (`9148445695`)
-//!   is indistinguishable from a booking reference and is left alone. Other long runs, such as order
-//!   numbers, are left alone — unless they have 13-19 digits and pass Luhn, in which case they
-//!   are masked as a card: with a 1-in-10 chance for a random number, over-masking an order
-//!   number is the price of never leaking a card number written without spaces.
+//!   (`0612345678`, exactly 10 digits starting `0[1-9]`) and does not follow a reference word
+//!   (`client n° 0612345678`, `dossier 0612345678`: the list is
+//!   `lexicons/redact/context_words.tsv`). A bare US number (`9148445695`) is indistinguishable
+//!   from a booking reference and is left alone. Grouped numbers (`06 12 34 56 78`,
+//!   `06/12/34/56/78`, `33 6 12 34 56 78`) are phones whatever precedes them.
+//! - Other long runs, such as order numbers, are left alone, unless they have 13-19 digits and
+//!   pass Luhn, in which case they are masked as a card: with a 1-in-10 chance for a random
+//!   number, over-masking an order number is the price of never leaking a card number written
+//!   without spaces. Grouped digits are a card only in a card's grouping (4-4-4-4, 4-6-5…), so a
+//!   SIRET written `732 829 320 00074` (Luhn-valid by construction) is left alone, and so is a
+//!   bare 14-digit run after `SIRET`/`SIREN`: a company's id is not personal data.
+//! - A NIR or RIB may be written whole or with separators between its groups only
+//!   (`1 84 12 75 123 456 40`, `30006 00001 12345678901 89`); the key is always checked, so the
+//!   issue-style `1 84 12 75 123 456 78` with a wrong key is not masked.
 //! - Dates (`12/03/2025`), years and amounts (`1 250,00 €`, `+1 250 000 €`) are not phones:
-//!   slashes and commas are never phone separators, and a currency or `%` sign after the digits
-//!   rejects the match.
+//!   commas are never phone separators, slashes only between the five pairs of a French number,
+//!   and a currency or `%` sign after the digits rejects the match.
 //! - French short numbers (`3949`) and toll-free `0 800 …` written in irregular groups are not
 //!   recognised.
+//! - Metadata values ([`Redactor::redact_field`]) go through the same recognisers, the column's
+//!   name standing for the word before the value: a `customer` column holding `0612345678` is
+//!   a customer number, a `telephone` column holding it is a phone.
 //!
 //! Offsets are byte offsets into the original text and always fall on `char` boundaries.
 
+mod context;
+mod french;
 mod recognizers;
+mod scan;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -49,13 +66,18 @@ pub enum PiiKind {
     Phone,
     /// An IBAN that passes the ISO 13616 mod-97 check.
     Iban,
+    /// A French RIB (bank, branch, account, key) whose key checks.
+    Rib,
+    /// A French NIR (social security number, 13 digits and a 2-digit key) whose key checks.
+    Nir,
     /// A payment-card number that passes the Luhn check.
     Card,
 }
 
 impl PiiKind {
     /// Every kind, in declaration order.
-    pub const ALL: [PiiKind; 4] = [PiiKind::Email, PiiKind::Phone, PiiKind::Iban, PiiKind::Card];
+    pub const ALL: [PiiKind; 6] =
+        [PiiKind::Email, PiiKind::Phone, PiiKind::Iban, PiiKind::Rib, PiiKind::Nir, PiiKind::Card];
 
     /// The snake_case name, as serialised.
     pub fn as_str(self) -> &'static str {
@@ -63,6 +85,8 @@ impl PiiKind {
             PiiKind::Email => "email",
             PiiKind::Phone => "phone",
             PiiKind::Iban => "iban",
+            PiiKind::Rib => "rib",
+            PiiKind::Nir => "nir",
             PiiKind::Card => "card",
         }
     }
@@ -73,6 +97,8 @@ impl PiiKind {
             PiiKind::Email => "[EMAIL]",
             PiiKind::Phone => "[PHONE]",
             PiiKind::Iban => "[IBAN]",
+            PiiKind::Rib => "[RIB]",
+            PiiKind::Nir => "[NIR]",
             PiiKind::Card => "[CARD]",
         }
     }
@@ -82,8 +108,10 @@ impl PiiKind {
         match self {
             PiiKind::Email => 0,
             PiiKind::Iban => 1,
-            PiiKind::Card => 2,
-            PiiKind::Phone => 3,
+            PiiKind::Rib => 2,
+            PiiKind::Nir => 3,
+            PiiKind::Card => 4,
+            PiiKind::Phone => 5,
         }
     }
 }
@@ -123,20 +151,7 @@ impl Redactor {
 
     /// All PII spans in `text`, sorted by offset and non-overlapping.
     pub fn find(&self, text: &str) -> Vec<PiiSpan> {
-        let candidates = [
-            (PiiKind::Email, recognizers::emails(text)),
-            (PiiKind::Iban, recognizers::ibans(text)),
-            (PiiKind::Card, recognizers::cards(text)),
-            (PiiKind::Phone, recognizers::phones(text)),
-        ];
-        let mut all: Vec<PiiSpan> = candidates
-            .into_iter()
-            .flat_map(|(kind, ranges)| {
-                ranges.into_iter().map(move |(start, end)| PiiSpan { kind, start, end })
-            })
-            .collect();
-        all.sort_by_key(|s| (s.kind.precedence(), s.start, std::cmp::Reverse(s.end)));
-        resolve_overlaps(all)
+        find(text, None)
     }
 
     /// `text` with every span masked; borrowed unchanged when nothing was found.
@@ -150,6 +165,34 @@ impl Redactor {
         let spans = self.find(text);
         Redacted { text: apply(text, &spans), spans }
     }
+
+    /// A metadata value masked like a comment, the column's `field` name standing for the word
+    /// before the value: in a `customer` or `contrat` column a bare `0612345678` is a reference
+    /// and stays, in a `telephone` column it is a phone. An e-mail is masked in any column.
+    pub fn redact_field(&self, value: &str, field: &str) -> Redacted {
+        let spans = find(value, Some(field));
+        Redacted { text: apply(value, &spans), spans }
+    }
+}
+
+/// The spans of every recogniser, `label` being the metadata column's name if any.
+fn find(text: &str, label: Option<&str>) -> Vec<PiiSpan> {
+    let candidates = [
+        (PiiKind::Email, recognizers::emails(text)),
+        (PiiKind::Iban, recognizers::ibans(text)),
+        (PiiKind::Rib, french::ribs(text)),
+        (PiiKind::Nir, french::nirs(text)),
+        (PiiKind::Card, recognizers::cards(text, label)),
+        (PiiKind::Phone, recognizers::phones(text, label)),
+    ];
+    let mut all: Vec<PiiSpan> = candidates
+        .into_iter()
+        .flat_map(|(kind, ranges)| {
+            ranges.into_iter().map(move |(start, end)| PiiSpan { kind, start, end })
+        })
+        .collect();
+    all.sort_by_key(|s| (s.kind.precedence(), s.start, std::cmp::Reverse(s.end)));
+    resolve_overlaps(all)
 }
 
 /// Keeps spans in the given (precedence) order, dropping any that overlaps one already kept,
@@ -209,7 +252,7 @@ mod tests {
     #[test]
     fn kind_names_and_masks() {
         let names: Vec<_> = PiiKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["email", "phone", "iban", "card"]);
+        assert_eq!(names, ["email", "phone", "iban", "rib", "nir", "card"]);
         assert_eq!(PiiKind::Card.mask(), "[CARD]");
         assert_eq!(serde_json::to_string(&PiiKind::Iban).ok().as_deref(), Some("\"iban\""));
     }
@@ -261,6 +304,108 @@ mod tests {
         // separators (`9148445695` could as well be a booking reference).
         assert_none("booking 9148445695 lost");
         assert_none("dossier 4111 1111 1111 1112");
+    }
+
+    #[test]
+    fn defect_13_nir_with_key_is_masked() {
+        assert_one("mon n° de sécu 1 84 12 75 123 456 40.", PiiKind::Nir, "1 84 12 75 123 456 40");
+        assert_one("NIR 184127512345640 merci", PiiKind::Nir, "184127512345640");
+        assert_one("sécu : 1.84.12.75.123.456.40", PiiKind::Nir, "1.84.12.75.123.456.40");
+        assert_one("INSEE 2 55 08 14 168 025 38", PiiKind::Nir, "2 55 08 14 168 025 38");
+        assert_one("provisoire 7 84 05 12 345 678 73", PiiKind::Nir, "7 84 05 12 345 678 73");
+        assert_eq!(Redactor::new().redact("sécu 1 84 12 75 123 456 40 svp"), "sécu [NIR] svp");
+    }
+
+    #[test]
+    fn defect_13_nir_with_a_wrong_key_or_layout_is_not_masked() {
+        // The issue's own example: its key should be 40.
+        assert_none("1 84 12 75 123 456 78");
+        assert_none("184127512345641");
+        // Separators inside a group: not a NIR's layout.
+        assert_none("18 41 27 51 23 45 640");
+    }
+
+    #[test]
+    fn defect_13_corsica_nir() {
+        assert_one("né à Ajaccio : 2 90 05 2A 004 123 52", PiiKind::Nir, "2 90 05 2A 004 123 52");
+        assert_one("Bastia 181122b03312306", PiiKind::Nir, "181122b03312306");
+        assert_none("2 90 05 2A 004 123 51");
+        assert_none("2 90 05 2C 004 123 52");
+    }
+
+    #[test]
+    fn defect_13_rib_with_key() {
+        let t = "mon RIB : 30006 00001 12345678901 89, merci";
+        assert_one(t, PiiKind::Rib, "30006 00001 12345678901 89");
+        assert_one("rib 30006000011234567890189.", PiiKind::Rib, "30006000011234567890189");
+        assert_one("RIB 10278 08000 00012345K01 21", PiiKind::Rib, "10278 08000 00012345K01 21");
+        assert_none("RIB 30006 00001 12345678901 88");
+        assert_eq!(Redactor::new().redact(t), "mon RIB : [RIB], merci");
+    }
+
+    #[test]
+    fn defect_13_phone_with_slashes() {
+        assert_one("joignable au 06/12/34/56/78 le soir", PiiKind::Phone, "06/12/34/56/78");
+        assert_one("fixe: 01/45/67/89/10.", PiiKind::Phone, "01/45/67/89/10");
+        assert_one("06.12.34.56.78 ou", PiiKind::Phone, "06.12.34.56.78");
+        assert_one("06-12-34-56-78 ou", PiiKind::Phone, "06-12-34-56-78");
+        // Dates keep their slashes.
+        assert_none("le 06/12/2024 puis le 01/02/03");
+    }
+
+    #[test]
+    fn defect_13_phone_33_without_plus() {
+        assert_one("mon portable 33 6 12 34 56 78", PiiKind::Phone, "33 6 12 34 56 78");
+        assert_one("(33 (0)6 12 34 56 78)", PiiKind::Phone, "33 (0)6 12 34 56 78");
+        assert_one("au +33 6 12 34 56 78", PiiKind::Phone, "+33 6 12 34 56 78");
+        assert_one("au 0033 6 12 34 56 78", PiiKind::Phone, "0033 6 12 34 56 78");
+        // Without separators, 33 and nine digits could be anything.
+        assert_none("réf 33612345678");
+    }
+
+    #[test]
+    fn defect_13_card_with_dots() {
+        assert_one("carte 4970.1012.3456.7893 bloquée", PiiKind::Card, "4970.1012.3456.7893");
+        assert_none("carte 4970.1012.3456.7892");
+        // A card after a short number: the scan resumes at the card's first group.
+        assert_one("le 3 4970 1012 3456 7893", PiiKind::Card, "4970 1012 3456 7893");
+    }
+
+    #[test]
+    fn defect_13_customer_number_not_a_phone() {
+        assert_none("client n° 0123456789, toujours pas remboursé");
+        assert_none("numéro de client : 0612345678");
+        assert_none("dossier 0612345678 en attente");
+        assert_none("my policy no. 0612345678 was cancelled");
+        assert_none("sinistre 2025123456 déclaré en mars");
+        assert_none("client n° 1234567890");
+        // A phone word, or a grouped number, is still a phone.
+        assert_one("mon n° 0612345678", PiiKind::Phone, "0612345678");
+        assert_one("dossier 06 12 34 56 78", PiiKind::Phone, "06 12 34 56 78");
+        assert_one("client, rappelez le 0612345678", PiiKind::Phone, "0612345678");
+        // From the insurance reviews: the customer service's line is still a phone.
+        assert_one("j'appelle le service client 0970809070", PiiKind::Phone, "0970809070");
+    }
+
+    #[test]
+    fn defect_13_siret_not_a_card() {
+        // 732 829 320 00074 is Luhn-valid, like every SIRET.
+        assert!(recognizers::luhn_ok(&"73282932000074".chars().collect::<Vec<_>>()));
+        assert_none("SIRET 732 829 320 00074, société de courtage");
+        assert_none("notre courtier (siret : 73282932000074)");
+        assert_none("n° SIRET 73282932000074");
+        // Without the word, a bare Luhn-valid run could be a card and is masked.
+        assert_one("carte 73282932000074", PiiKind::Card, "73282932000074");
+    }
+
+    #[test]
+    fn defect_13_meta_values_use_the_column_name() {
+        let r = Redactor::new();
+        assert_eq!(r.redact_field("jean.dupont@example.com", "customer").text, "[EMAIL]");
+        assert_eq!(r.redact_field("0612345678", "customer").text, "0612345678");
+        assert_eq!(r.redact_field("0612345678", "telephone").text, "[PHONE]");
+        assert_eq!(r.redact_field("06 12 34 56 78", "customer").text, "[PHONE]");
+        assert_eq!(r.redact_field("2025-05-25", "date").text, "2025-05-25");
     }
 
     #[test]
@@ -351,6 +496,19 @@ mod tests {
             assert!(t.is_char_boundary(s.start) && t.is_char_boundary(s.end), "{s:?}");
         }
         assert_eq!(&t[r.spans[1].start..r.spans[1].end], "06 12 34 56 78");
+    }
+
+    #[test]
+    fn numbers_glued_to_accented_letters_are_not_pii() {
+        // The regexes' word boundaries are ASCII; the Unicode ones are checked in code.
+        assert_none("réf0612345678é");
+        assert_none("ref 06 12 34 56 78é");
+        assert_none("éFR76 3000 6000 0112 3456 7890 189");
+        assert_one(
+            "é FR76 3000 6000 0112 3456 7890 189",
+            PiiKind::Iban,
+            "FR76 3000 6000 0112 3456 7890 189",
+        );
     }
 
     #[test]

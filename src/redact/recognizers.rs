@@ -2,30 +2,18 @@
 //! ([`super::Redactor::find`]) resolves overlaps between kinds.
 //!
 //! Regexes only find *shapes*; anything with a checksum (IBAN mod-97, card Luhn) is validated in
-//! code, because a shape alone masks too many order numbers and too few real numbers.
+//! code, because a shape alone masks too many order numbers and too few real numbers. The
+//! French NIR and RIB are in [`super::french`].
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// A byte range `start..end` into the scanned text.
-pub(super) type Range = (usize, usize);
-
-/// Separators accepted *inside* an IBAN or a card number. French typography puts a
-/// (narrow) no-break space between digit groups, so those count like a plain space.
-fn is_group_sep(c: char) -> bool {
-    matches!(c, ' ' | '-' | '\u{a0}' | '\u{202f}')
-}
-
-/// True when the character just before `start` would glue the match to a longer token.
-fn glued_before(text: &str, start: usize) -> bool {
-    text[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '+')
-}
-
-/// True when the character at `end` would glue the match to a longer token.
-fn glued_after(text: &str, end: usize) -> bool {
-    text[end..].chars().next().is_some_and(char::is_alphanumeric)
-}
+use super::context::{Role, role_before};
+use super::scan::{
+    Range, Run, glued_after, glued_before, is_group_sep, is_group_sep_or_dot, next_char,
+    number_starts,
+};
 
 // ---------------------------------------------------------------- e-mail
 
@@ -46,32 +34,49 @@ pub(super) fn emails(text: &str) -> Vec<Range> {
 // ---------------------------------------------------------------- phone
 
 /// Phone shapes. `S` in the comments is one optional separator (space, dot, dash, no-break
-/// space). Slashes are never separators, so dates (`12/03/2025`) cannot match, and every
-/// pattern needs at least 10 digits except the generic international one (8-15, counted in code).
+/// space), `R` a required one. Slashes only separate the five pairs of a French number
+/// (`06/12/34/56/78`): a date (`12/03/2025`) has three groups, not five. Every pattern needs at
+/// least 10 digits except the generic international one (8-15, counted in code).
 static PHONES: LazyLock<[Regex; 4]> = LazyLock::new(|| {
     const S: &str = r"[ .\-\u{a0}\u{202f}]?";
+    const R: &str = r"[ .\-\u{a0}\u{202f}]";
+    // An ASCII word boundary: a Unicode `\b` sends the regex engine to its slow path on any
+    // accented comment (it was half the redactor's time). `phones` rejects a match glued to a
+    // non-ASCII letter in code.
+    const B: &str = r"(?-u:\b)";
+    // Alternatives of one shape share a regex: each regex is one more pass over every comment.
     let patterns = [
         // French national: ten digits starting 0[1-9], in any grouping (`06 12 34 56 78`,
-        // `0892 020 423`, `0 980 980 880`), separators optional.
-        format!(r"0{S}[1-9](?:{S}[0-9]){{8}}\b"),
-        // French international: +33 6…, 0033 6…, +33 (0)6….
-        format!(r"(?:\+|00)33{S}(?:\(0\){S})?[1-9](?:{S}[0-9]{{2}}){{4}}\b"),
+        // `0892 020 423`, `0 980 980 880`), separators optional, or in slash-separated pairs.
+        // Must stay first: see [`FR_NATIONAL`].
+        format!(r"(?:0{S}[1-9](?:{S}[0-9]){{8}}|0[1-9](?:/[0-9]{{2}}){{4}}){B}"),
+        // French international: +33 6…, 0033 6…, +33 (0)6…, and `33 6 12 34 56 78` without
+        // `+` or `00`, whose separators are then required so that an 11-digit reference
+        // starting 33 is not taken for a phone.
+        format!(
+            r"(?:(?:\+|00)33{S}(?:\(0\){S})?[1-9](?:{S}[0-9]{{2}}){{4}}|33{R}(?:\(0\){S})?[1-9](?:{R}[0-9]{{2}}){{4}}){B}"
+        ),
         // North American: (555) 010-0199, 555-010-0199, 1-800-433-7300, +1 555 010 0199.
         // Without `+1` the groups need separators, so that a 10-digit order number is not
         // taken for a phone.
         format!(
-            r"(?:\+1{S}\(?[0-9]{{3}}\)?{S}[0-9]{{3}}{S}[0-9]{{4}}|(?:1[ .\-])?(?:\([0-9]{{3}}\){S}|[2-9][0-9]{{2}}[ .\-])[0-9]{{3}}[ .\-][0-9]{{4}})\b"
+            r"(?:\+1{S}\(?[0-9]{{3}}\)?{S}[0-9]{{3}}{S}[0-9]{{4}}|(?:1[ .\-])?(?:\([0-9]{{3}}\){S}|[2-9][0-9]{{2}}[ .\-])[0-9]{{3}}[ .\-][0-9]{{4}}){B}"
         ),
         // Generic international: +CC then groups; the digit count is checked in code.
-        format!(r"\+[1-9][0-9]{{0,3}}(?:{S}(?:\([0-9]{{1,4}}\)|[0-9]{{1,5}}))+\b"),
+        format!(r"\+[1-9][0-9]{{0,3}}(?:{S}(?:\([0-9]{{1,4}}\)|[0-9]{{1,5}}))+{B}"),
     ];
     patterns.map(|p| Regex::new(&p).expect("constant phone pattern compiles"))
 });
 
+/// The index in [`PHONES`] of the French national shape, the only one a bare digit run can
+/// take: `0612345678` after `client n°` or in a `customer` column is a customer number.
+const FR_NATIONAL: usize = 0;
+
 /// Phone numbers of every shape in [`PHONES`]; candidates of different shapes may overlap.
-pub(super) fn phones(text: &str) -> Vec<Range> {
+/// `label` names the metadata column the text comes from, if any (see [`role_before`]).
+pub(super) fn phones(text: &str, label: Option<&str>) -> Vec<Range> {
     let mut out = Vec::new();
-    for re in PHONES.iter() {
+    for (shape, re) in PHONES.iter().enumerate() {
         let mut pos = 0;
         while let Some(m) = re.find_at(text, pos) {
             let (start, end) = (m.start(), m.end());
@@ -80,14 +85,28 @@ pub(super) fn phones(text: &str) -> Vec<Range> {
                 pos = next_char(text, start);
                 continue;
             }
+            pos = end;
+            if glued_after(text, end)
+                || shape == FR_NATIONAL && is_bare_reference(text, start, end, label)
+            {
+                continue;
+            }
             let kept = trim_international(&text[start..end]).map(|len| start + len);
             if let Some(end) = kept.filter(|&end| !followed_by_unit(text, end)) {
                 out.push((start, end));
             }
-            pos = end;
         }
     }
     out
+}
+
+/// A run of ten digits without separators after a reference word (`client n° 0123456789`,
+/// `dossier 0612345678`). Customers write their phone number in pairs far more often than
+/// their file number, and reference numbers are never grouped, so a grouped number stays a
+/// phone whatever precedes it.
+fn is_bare_reference(text: &str, start: usize, end: usize, label: Option<&str>) -> bool {
+    text[start..end].bytes().all(|b| b.is_ascii_digit())
+        && role_before(text, start, label) == Some(Role::Reference)
 }
 
 /// `+1 250 000 €`, `+15 000 000 %`: a currency or percent sign after the digits makes them an
@@ -95,11 +114,6 @@ pub(super) fn phones(text: &str) -> Vec<Range> {
 fn followed_by_unit(text: &str, end: usize) -> bool {
     let rest = text[end..].trim_start_matches([' ', '\u{a0}', '\u{202f}']);
     rest.starts_with(['€', '$', '£', '%'])
-}
-
-/// The byte offset of the character after the one at `i`.
-fn next_char(text: &str, i: usize) -> usize {
-    text[i..].chars().next().map_or(text.len(), |c| i + c.len_utf8())
 }
 
 /// ITU-T E.164 numbers have at most 15 digits. A `+` match longer than that probably ran
@@ -124,46 +138,6 @@ fn trim_international(m: &str) -> Option<usize> {
         }
     }
     best
-}
-
-// ---------------------------------------------------------------- digit-group scanning
-
-/// A run of alphanumerics with at most one separator between them, as written in
-/// `FR76 3000 6000 …` or `4970-1000-0000-0001`.
-struct Run {
-    /// Upper-cased alphanumerics, separators removed.
-    chars: Vec<char>,
-    /// `ends[i]` is the byte offset just after `chars[i]`.
-    ends: Vec<usize>,
-}
-
-impl Run {
-    /// Collects at most `max` alphanumerics (only digits when `digits_only`) from `start`.
-    fn scan(text: &str, start: usize, max: usize, digits_only: bool) -> Run {
-        let ok = |c: char| if digits_only { c.is_ascii_digit() } else { c.is_ascii_alphanumeric() };
-        let mut run = Run { chars: Vec::new(), ends: Vec::new() };
-        let mut after_sep = false;
-        for (i, c) in text[start..].char_indices() {
-            if ok(c) {
-                run.chars.push(c.to_ascii_uppercase());
-                run.ends.push(start + i + c.len_utf8());
-                after_sep = false;
-                if run.chars.len() == max {
-                    break;
-                }
-            } else if is_group_sep(c) && !after_sep && !run.chars.is_empty() {
-                after_sep = true;
-            } else {
-                break;
-            }
-        }
-        run
-    }
-
-    /// True when the run can stop after `n` characters: the next character is not glued to it.
-    fn boundary_after(&self, text: &str, n: usize) -> bool {
-        !glued_after(text, self.ends[n - 1])
-    }
 }
 
 // ---------------------------------------------------------------- IBAN
@@ -251,8 +225,11 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 ];
 
 /// Where an IBAN may start: two letters and two check digits at a word start.
-static IBAN_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[A-Za-z]{2}[0-9]{2}").expect("constant IBAN pattern compiles"));
+/// The boundary is ASCII for speed (see [`PHONES`]); `ibans` rejects a start glued to a
+/// non-ASCII letter.
+static IBAN_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)[A-Za-z]{2}[0-9]{2}").expect("constant IBAN pattern compiles")
+});
 
 /// IBANs of any country, with or without spaces, that pass the ISO 13616 mod-97 check.
 pub(super) fn ibans(text: &str) -> Vec<Range> {
@@ -260,7 +237,10 @@ pub(super) fn ibans(text: &str) -> Vec<Range> {
     let mut pos = 0;
     while let Some(m) = IBAN_START.find_at(text, pos) {
         pos = m.end();
-        let run = Run::scan(text, m.start(), 34, false);
+        if text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        let run = Run::scan(text, m.start(), 34, |c| c.is_ascii_alphanumeric(), is_group_sep);
         // The match is two ASCII letters then two digits, so slicing at 2 is on a boundary.
         let (country, _) = m.as_str().split_at(2);
         let known =
@@ -300,58 +280,50 @@ pub(super) fn iban_checksum_ok(chars: &[char]) -> bool {
 
 // ---------------------------------------------------------------- payment card
 
-/// Where a card number may start: a digit 1-9 at a word start (no card range begins with 0,
-/// which also keeps `0033 …` and `06 …` phone numbers out).
-static CARD_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[1-9]").expect("constant card pattern compiles"));
+/// A SIRET (a company's id: SIREN 9 digits + NIC 5) is Luhn-valid by construction.
+const SIRET_LEN: usize = 14;
 
-/// Card numbers: 13-19 digits, optional single spaces or dashes between groups, Luhn-valid.
-/// Groups must have at least 3 digits (except the last) so pair-grouped phone numbers and
-/// amounts like `12 34 56 …` are not scanned as cards.
-pub(super) fn cards(text: &str) -> Vec<Range> {
+/// Card numbers: 13-19 digits, Luhn-valid, written whole or grouped as cards are printed
+/// (see [`card_grouping`]) with single spaces, dashes or dots. A bare 14-digit run after
+/// `SIRET` (or a `siret` column) is a SIRET; grouped `732 829 320 00074`, it fails the grouping.
+pub(super) fn cards(text: &str, label: Option<&str>) -> Vec<Range> {
     let mut out = Vec::new();
     let mut pos = 0;
-    while let Some(m) = CARD_START.find_at(text, pos) {
-        pos = m.end();
-        if glued_before(text, m.start()) {
+    for (start, first) in number_starts(text) {
+        // No card range begins with 0, which also keeps `0033 …` and `06 …` phones out.
+        if start < pos || first == b'0' {
             continue;
         }
-        let run = Run::scan(text, m.start(), 19, true);
-        if !groups_ok(text, &run) {
-            pos = run.ends.last().copied().unwrap_or(pos);
-            continue;
-        }
-        let found = (13..=run.chars.len().min(19))
+        let run = Run::scan(text, start, 19, |c| c.is_ascii_digit(), is_group_sep_or_dot);
+        let found = (13..=run.chars.len())
             .rev()
-            .filter(|&n| run.boundary_after(text, n) && ends_group(text, &run, n))
+            .filter(|&n| run.boundary_after(text, n) && card_grouping(&run.groups(n)))
             .find(|&n| luhn_ok(&run.chars[..n]));
-        if let Some(n) = found {
-            out.push((m.start(), run.ends[n - 1]));
+        let Some(n) = found else {
+            // Scanning resumes at the next word start, which may be this run's next group:
+            // `le 3 4970 1012 3456 7893` holds a card after the `3`.
+            continue;
+        };
+        pos = run.ends[n - 1];
+        let siret = n == SIRET_LEN && role_before(text, start, label) == Some(Role::Company);
+        if !siret {
+            out.push((start, pos));
         }
-        // A rejected run is skipped whole: a card never starts in the middle of a digit group.
-        pos = pos.max(run.ends.last().copied().unwrap_or(pos));
     }
     out
 }
 
-/// True when the `n`-th character of the run ends a group (end of the run or a separator).
-fn ends_group(text: &str, run: &Run, n: usize) -> bool {
-    n == run.chars.len() || !text[run.ends[n - 1]..].starts_with(|c: char| c.is_ascii_digit())
-}
-
-/// Every group but the last has at least three digits.
-fn groups_ok(text: &str, run: &Run) -> bool {
-    let mut len = 0;
-    for n in 1..=run.chars.len() {
-        len += 1;
-        if ends_group(text, run, n) {
-            if n < run.chars.len() && len < 3 {
-                return false;
-            }
-            len = 0;
+/// The groupings cards are printed in: whole, fours with a shorter last group (Visa,
+/// Mastercard, 19-digit Maestro), 4-6-5 (Amex) and 4-6-4 (Diners). Anything else (a SIRET's
+/// 3-3-3-5, an amount's thousands) is not a card however its digits add up.
+fn card_grouping(groups: &[usize]) -> bool {
+    match groups {
+        [_] | [4, 6, 4] | [4, 6, 5] => true,
+        [init @ .., last] => {
+            init.len() >= 3 && init.iter().all(|&g| g == 4) && (1..=4).contains(last)
         }
+        [] => false,
     }
-    true
 }
 
 /// Luhn (mod 10) check over ASCII digits.
@@ -402,6 +374,14 @@ mod tests {
         assert_eq!(trim_international("+44 20 7946 0958 12345"), Some(16));
         // Too short to be a phone number.
         assert_eq!(trim_international("+49 12 345"), None);
+    }
+
+    #[test]
+    fn card_groupings() {
+        assert!(card_grouping(&[16]) && card_grouping(&[4, 4, 4, 4]) && card_grouping(&[4, 6, 5]));
+        assert!(card_grouping(&[4, 4, 4, 1]) && card_grouping(&[4, 4, 4, 4, 3]));
+        assert!(!card_grouping(&[3, 3, 3, 5]) && !card_grouping(&[4, 4, 6]));
+        assert!(!card_grouping(&[2, 4, 4, 4, 4]) && !card_grouping(&[]));
     }
 
     #[test]

@@ -148,7 +148,8 @@ pub(crate) struct InputArgs {
     /// Language: detect per comment, or force one
     #[arg(long, value_enum, default_value = "auto")]
     lang: LangArg,
-    /// Mask e-mail addresses, phone numbers, IBANs and card numbers (text and evidence)
+    /// Mask e-mail addresses, phone numbers, IBANs, RIBs, NIRs and card numbers, in the text
+    /// (and so the evidence) and in the metadata columns (output and index)
     #[arg(long)]
     redact: bool,
     /// Comments longer than this many bytes become error records
@@ -180,7 +181,12 @@ fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
 
 impl InputArgs {
     pub(crate) fn options(&self) -> Options {
-        Options { lang: self.lang.lang(), redact: self.redact, max_text_bytes: self.max_text_bytes }
+        Options {
+            lang: self.lang.lang(),
+            redact: self.redact,
+            redact_meta: self.redact,
+            max_text_bytes: self.max_text_bytes,
+        }
     }
 
     pub(crate) fn read_options(&self) -> Result<ReadOptions> {
