@@ -41,6 +41,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use query::{MAX_PREFIX_TERMS, MAX_QUERY_BYTES, MAX_QUERY_DEPTH};
 pub use record::{IndexRecord, ThemeTree};
 pub use search::{Facets, Hit, SearchIndex, SearchRequest, SearchResults};
 pub use writer::{IndexStats, Indexer, Ingest, WriteOptions};
