@@ -413,3 +413,110 @@ fn analysed_jsonl_is_indexed_without_onnx_runtime() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--model lexicon"));
     }
 }
+
+/// Runs `verbatim ARGS`: exit code (`None` when killed by a signal, as by a stack overflow),
+/// stdout and stderr.
+fn verbatim(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(args, b"");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn defect_1_search_neither_aborts_nor_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    // The queries: 4 KB of NOT, and 10,000 nested parentheses (rc 134 before).
+    let deep = format!("{}facture", "NOT ".repeat(1000));
+    let parens = format!("{}facture{}", "(".repeat(10_000), ")".repeat(10_000));
+    for q in [&deep, &parens] {
+        let (code, _, err) = verbatim(&["search", "--index", path(&idx), q]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("levels deep"), "{err}");
+    }
+    // A history with a huge offset (a 48 TB allocation before), a huge limit (a panic).
+    let v = search(&idx, &["--customer", "C5120", "--offset", "1000000000000"]);
+    assert_eq!((total(&v), ids(&v).len()), (4, 0));
+    let v = search(&idx, &["--limit", "18446744073709551615", "facture"]);
+    assert_eq!(ids(&v).len() as u64, total(&v));
+    let v = search(&idx, &["--limit", "18446744073709551615", "--offset", "18446744073709551615"]);
+    assert_eq!(ids(&v).len(), 0);
+}
+
+#[test]
+fn defect_14_prefix_and_open_date_range_on_the_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let factur = total(&search(&idx, &["--limit", "0", "factur*"]));
+    assert!(factur > 0);
+    assert_eq!(total(&search(&idx, &["--limit", "0", "factu*"])), factur);
+    assert!(total(&search(&idx, &["--limit", "0", "fact*"])) >= factur);
+    // Every sample comment has a date.
+    assert_eq!(total(&search(&idx, &["--limit", "0", "date:[* TO *]"])), n);
+}
+
+#[test]
+fn defect_16_queries_file_goes_on_after_a_bad_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let queries = tmp.path().join("queries.txt");
+    let deep = format!("{}facture", "NOT ".repeat(1000));
+    std::fs::write(&queries, format!("facture\ndate:[soon TO 2025-01-01]\n{deep}\n(((\nrefund\n"))
+        .unwrap();
+    let batch = |extra: &[&str]| {
+        let mut args = vec!["search", "--index", path(&idx), "--queries", path(&queries)];
+        args.extend(extra);
+        verbatim(&args)
+    };
+    let (code, out, err) = batch(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    let answers: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(answers.len(), 5, "one answer per query");
+    for (i, a) in answers.iter().enumerate() {
+        if [0, 4].contains(&i) {
+            assert!(total(&a["result"]) > 0, "{a}");
+        } else {
+            assert_eq!(a["error"]["code"], "bad_query", "{a}");
+            assert!(a["error"]["message"].is_string());
+        }
+    }
+    assert_eq!(answers[1]["query"], "date:[soon TO 2025-01-01]");
+    assert!(err.contains("2 queries over") && err.contains("3 refused"), "{err}");
+    let (code, _, _) = batch(&["--strict"]);
+    assert_eq!(code, Some(1));
+    let (code, out, _) = batch(&["--like", "nope"]);
+    assert_eq!(code, Some(0));
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["error"]["code"], "unknown_id");
+}
+
+#[test]
+fn defect_16_table_escapes_control_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("c.csv");
+    let mut w = csv::Writer::from_path(&csv).unwrap();
+    w.write_record(["id", "text"]).unwrap();
+    w.write_record(["k\x1b]0;pwned\x07", "Facture \x1b[2J\x1b[31mfausse\x07 et \u{9b}31m rien"])
+        .unwrap();
+    w.flush().unwrap();
+    let out = run(&["analyze", path(&csv), "--model", "lexicon"], b"");
+    let jsonl = tmp.path().join("c.jsonl");
+    std::fs::write(&jsonl, &out.stdout).unwrap();
+    let idx = tmp.path().join("idx");
+    index(&idx, &[path(&jsonl)]);
+    let (code, out, err) =
+        verbatim(&["search", "--index", path(&idx), "--format", "table", "facture"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 records match"), "{out}");
+    for c in ['\x1b', '\x07', '\u{9b}'] {
+        assert!(!out.contains(c), "{c:?} printed as it is: {out:?}");
+    }
+    assert!(out.contains("\\x1b[2J") && out.contains("\\x07") && out.contains("\\x9b"), "{out}");
+}

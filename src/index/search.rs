@@ -5,6 +5,7 @@
 //! own analyser, so one query finds French and English comments; `text_fr:` / `text_en:` target
 //! one language. The query text is rewritten before parsing (see `query.rs`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
@@ -107,23 +108,51 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// The snippet with matched words between `open` and `close` (for terminals).
+    /// The snippet with matched words between `open` and `close`, for terminals: control
+    /// characters of the comment are shown escaped ([`terminal_safe`]), so that a comment
+    /// cannot drive the terminal.
     pub fn marked_snippet(&self, open: &str, close: &str) -> String {
         let mut out = String::with_capacity(self.fragment.len() + 16);
         let mut pos = 0;
         for r in &self.highlighted {
-            if r.start < pos || r.end > self.fragment.len() {
+            let (Some(before), Some(word)) =
+                (self.fragment.get(pos..r.start), self.fragment.get(r.clone()))
+            else {
                 continue;
-            }
-            out.push_str(&self.fragment[pos..r.start]);
+            };
+            out.push_str(&terminal_safe(before));
             out.push_str(open);
-            out.push_str(&self.fragment[r.clone()]);
+            out.push_str(&terminal_safe(word));
             out.push_str(close);
             pos = r.end;
         }
-        out.push_str(&self.fragment[pos..]);
+        out.push_str(&terminal_safe(self.fragment.get(pos..).unwrap_or_default()));
         out
     }
+}
+
+/// `s` made safe to print on a terminal: line breaks and tabs become spaces, and other control
+/// characters (C0, DEL, C1: escape sequences start there) and the bidirectional overrides
+/// (which reorder what is shown) are written as `\x1b`, `\u{202e}`. Comments come from
+/// customers: printed as they are, a comment holding `ESC [2J` would clear the screen.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if (c as u32) < 0x100 && unsafe_char(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Facet counts over all matching documents. Theme keys are paths (`order`, `order/delivery`):
@@ -833,5 +862,33 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn terminal_safe_escapes_control_characters() {
+        assert_eq!(terminal_safe("plain é"), "plain é");
+        assert_eq!(terminal_safe("a\x1b[2Jb\x07c\u{9b}d\x7f"), "a\\x1b[2Jb\\x07c\\x9bd\\x7f");
+        assert_eq!(terminal_safe("two\nlines\tand\r"), "two lines and ");
+        assert_eq!(terminal_safe("abc\u{202e}def"), "abc\\u{202e}def");
+        let hit = Hit {
+            id: "x".into(),
+            score: 1.0,
+            snippet: String::new(),
+            lang: "fr".into(),
+            sentiment: String::new(),
+            sentiment_score: 0.0,
+            themes: Vec::new(),
+            mode: String::new(),
+            churn: String::new(),
+            churn_risk: 0.0,
+            date: None,
+            customer: None,
+            channel: None,
+            rating: None,
+            meta: BTreeMap::new(),
+            fragment: "\x1b[31mfacture\x1b[0m fausse".into(),
+            highlighted: std::iter::once(5..12).collect(),
+        };
+        assert_eq!(hit.marked_snippet("[", "]"), "\\x1b[31m[facture]\\x1b[0m fausse");
     }
 }
