@@ -86,6 +86,8 @@ pub enum ErrorKind {
     TextTooLong,
     /// A learned head failed on the batch the record was in.
     Model,
+    /// The record's id was already indexed in the same run (`index --on-duplicate error`).
+    DuplicateId,
 }
 
 impl ErrorKind {
@@ -98,7 +100,16 @@ impl ErrorKind {
             ErrorKind::EmptyText => "empty_text",
             ErrorKind::TextTooLong => "text_too_long",
             ErrorKind::Model => "model_error",
+            ErrorKind::DuplicateId => "duplicate_id",
         }
+    }
+
+    /// The kind whose [`ErrorKind::as_str`] name is `name`.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        use ErrorKind::*;
+        [Malformed, InvalidUtf8, MissingField, EmptyText, TextTooLong, Model, DuplicateId]
+            .into_iter()
+            .find(|k| k.as_str() == name)
     }
 }
 

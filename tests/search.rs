@@ -413,3 +413,336 @@ fn analysed_jsonl_is_indexed_without_onnx_runtime() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--model lexicon"));
     }
 }
+
+/// Runs `verbatim ARGS`: exit code (`None` when killed by a signal, as by a stack overflow),
+/// stdout and stderr.
+fn verbatim(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(args, b"");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn defect_1_search_neither_aborts_nor_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    // The issue's queries: 4 KB of NOT, and 10,000 nested parentheses (rc 134 before).
+    let deep = format!("{}facture", "NOT ".repeat(1000));
+    let parens = format!("{}facture{}", "(".repeat(10_000), ")".repeat(10_000));
+    for q in [&deep, &parens] {
+        let (code, _, err) = verbatim(&["search", "--index", path(&idx), q]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("levels deep"), "{err}");
+    }
+    // A history with a huge offset (a 48 TB allocation before), a huge limit (a panic).
+    let v = search(&idx, &["--customer", "C5120", "--offset", "1000000000000"]);
+    assert_eq!((total(&v), ids(&v).len()), (4, 0));
+    let v = search(&idx, &["--limit", "18446744073709551615", "facture"]);
+    assert_eq!(ids(&v).len() as u64, total(&v));
+    let v = search(&idx, &["--limit", "18446744073709551615", "--offset", "18446744073709551615"]);
+    assert_eq!(ids(&v).len(), 0);
+}
+
+#[test]
+fn defect_2_repeated_ids_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let x = tmp.path().join("x.csv");
+    let y = tmp.path().join("y.csv");
+    std::fs::write(&x, "id,text\na,Facture fausse\nb,Livraison lente\n").unwrap();
+    std::fs::write(&y, "id,text\na,Facture corrigée\nc,Merci beaucoup\nc,Encore merci\n").unwrap();
+    let index = |policy: &str, extra: &[&str]| {
+        let idx = tmp.path().join(policy);
+        let mut args =
+            vec!["index", "--index", path(&idx), path(&x), path(&y), "--model", "lexicon"];
+        args.extend(["--on-duplicate", policy]);
+        args.extend(extra);
+        (idx.clone(), verbatim(&args))
+    };
+    let (idx, (code, _, err)) = index("replace", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("5 records read, 5 indexed"), "{err}");
+    let first = format!("`a` ({}:2, {}:2)", path(&x), path(&y));
+    assert!(err.contains("2 ids repeated within this run") && err.contains(&first), "{err}");
+    assert!(err.contains("warning: the index grew by 3 documents for 5 records indexed"), "{err}");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), 3);
+    assert!(search(&idx, &["id:a"])["hits"][0]["snippet"].as_str().unwrap().contains("corrigée"));
+
+    let (idx, (code, _, err)) = index("keep-first", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("3 indexed") && err.contains("2 skipped"), "{err}");
+    assert!(search(&idx, &["id:a"])["hits"][0]["snippet"].as_str().unwrap().contains("fausse"));
+
+    let errors = tmp.path().join("dup.jsonl");
+    let (idx, (code, _, err)) = index("error", &["--errors", path(&errors), "--strict"]);
+    assert_eq!(code, Some(1), "a refused record fails --strict: {err}");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), 3);
+    let recs: Vec<Value> = std::fs::read_to_string(&errors)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["id"], "a");
+    assert_eq!(recs[0]["error"]["kind"], "duplicate_id");
+    assert_eq!(
+        (recs[0]["error"]["file"].as_str(), recs[0]["error"]["line"].as_u64()),
+        (Some(path(&y)), Some(2))
+    );
+}
+
+/// The sample analysed to JSONL, followed by lines that cannot be indexed: garbage, invalid
+/// UTF-8, an error record of `verbatim analyze`, a record with an empty id. Returns the file
+/// and the number of indexable records.
+fn jsonl_with_bad_lines(dir: &Path) -> (std::path::PathBuf, usize) {
+    let out = run(&["analyze", "samples/comments.csv", "--model", "lexicon"], b"");
+    assert!(out.status.success());
+    let good =
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.contains("\"error\":{")).count();
+    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_string();
+    let mut record: Value = serde_json::from_str(&first).unwrap();
+    record["id"] = "".into();
+    let mut bytes = out.stdout.clone();
+    bytes.extend_from_slice(b"garbage\n\xff\xfe{\"id\":1}\n");
+    bytes.extend_from_slice(
+        br#"{"id":"e9","error":{"kind":"empty_text","message":"the text is empty","file":"x.csv","line":9}}"#,
+    );
+    bytes.push(b'\n');
+    bytes.extend_from_slice(record.to_string().as_bytes());
+    bytes.push(b'\n');
+    let file = dir.join("mixed.jsonl");
+    std::fs::write(&file, bytes).unwrap();
+    (file, good)
+}
+
+#[test]
+fn defect_5_index_errors_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, good) = jsonl_with_bad_lines(tmp.path());
+    let lines = std::fs::read_to_string(&jsonl).map(|t| t.lines().count()).unwrap_or(good + 4);
+    let idx = tmp.path().join("idx");
+    let errors = tmp.path().join("errors.jsonl");
+    let (code, _, err) =
+        verbatim(&["index", "--index", path(&idx), path(&jsonl), "--errors", path(&errors)]);
+    assert_eq!(code, Some(0), "records not indexed are reported, not fatal: {err}");
+    assert!(err.contains(&format!("{} indexed", good)) && err.contains("4 not indexed"), "{err}");
+    let recs: Vec<Value> = std::fs::read_to_string(&errors)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = recs.iter().map(|r| r["error"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["malformed", "malformed", "empty_text", "missing_field"]);
+    for r in &recs {
+        assert_eq!(r["error"]["file"].as_str(), Some(path(&jsonl)));
+        assert!(r["id"].is_string() && r["error"]["message"].is_string(), "{r}");
+    }
+    let at: Vec<u64> = recs.iter().map(|r| r["error"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(at, [lines as u64 - 3, lines as u64 - 2, lines as u64 - 1, lines as u64]);
+    assert_eq!(recs[2]["id"], "e9", "an analyze error record keeps its id");
+    assert!(recs[2]["error"]["message"].as_str().unwrap().contains("x.csv:9"));
+    assert_eq!(recs[3]["error"]["field"], "id");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), good as u64);
+    // Without --errors, the first ones and the counts by kind are on stderr.
+    let (code, _, err) = verbatim(&["index", "--index", path(&idx), path(&jsonl)]);
+    assert_eq!(code, Some(0));
+    assert_eq!(err.matches("verbatim: not indexed: ").count(), 4, "{err}");
+    assert!(err.contains("(1 empty_text, 2 malformed, 1 missing_field)"), "{err}");
+}
+
+#[test]
+fn defect_5_index_strict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, _) = jsonl_with_bad_lines(tmp.path());
+    let idx = tmp.path().join("idx");
+    let (code, _, err) = verbatim(&["index", "--index", path(&idx), path(&jsonl), "--strict"]);
+    assert_eq!(code, Some(1), "{err}");
+    let clean = tmp.path().join("clean.jsonl");
+    let out = run(&["analyze", "samples/comments.csv", "--model", "lexicon"], b"");
+    std::fs::write(&clean, &out.stdout).unwrap();
+    let (code, _, err) = verbatim(&["index", "--index", path(&idx), path(&clean), "--strict"]);
+    assert_eq!(code, Some(0), "{err}");
+    let missing = tmp.path().join("missing.jsonl");
+    let (code, _, _) = verbatim(&["index", "--index", path(&idx), path(&missing), "--strict"]);
+    assert_eq!(code, Some(2), "an input that cannot be read");
+}
+
+#[test]
+fn defect_8_delete_counts_only_existing_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let del = |ids: &[&str]| {
+        let mut args = vec!["index", "--index", path(&idx), "--delete"];
+        args.extend(ids);
+        verbatim(&args)
+    };
+    let (code, _, err) = del(&["nope1", "nope2", "", "s001"]);
+    assert_eq!(code, Some(2), "an empty id is refused: {err}");
+    assert!(err.contains("empty id"), "{err}");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), n, "nothing deleted");
+    let (code, _, err) = del(&["nope1", "nope2", "s001", "s001"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(" 1 deleted"), "{err}");
+    assert!(
+        err.contains("2 of the ids to delete were not in the index: `nope1`, `nope2`"),
+        "{err}"
+    );
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), n - 1);
+    let (_, _, err) = del(&["s001"]);
+    assert!(err.contains(" 0 deleted"), "{err}");
+}
+
+#[test]
+fn defect_14_prefix_and_open_date_range_on_the_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let factur = total(&search(&idx, &["--limit", "0", "factur*"]));
+    assert!(factur > 0);
+    assert_eq!(total(&search(&idx, &["--limit", "0", "factu*"])), factur);
+    assert!(total(&search(&idx, &["--limit", "0", "fact*"])) >= factur);
+    // Every sample comment has a date.
+    assert_eq!(total(&search(&idx, &["--limit", "0", "date:[* TO *]"])), n);
+}
+
+/// A child `verbatim index` killed after its third commit.
+fn kill_after_three_commits(args: &[&str]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verbatim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut commits = 0;
+    for line in stderr.lines() {
+        if line.unwrap().contains(": commit ") {
+            commits += 1;
+            if commits == 3 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success(), "the indexer should have been killed mid-run");
+}
+
+#[test]
+fn defect_16_rebuild_builds_aside() {
+    const N: usize = 40_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let n = sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let csv = tmp.path().join("raw.csv");
+    synthetic_csv(&csv, N);
+    let args = ["index", "--index", path(&idx), "--rebuild", path(&csv), "--commit-every", "1000"];
+    kill_after_three_commits(&args);
+    // The old index is whole: a killed rebuild leaves it as it was.
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), n);
+    assert_eq!(total(&search(&idx, &["id:k0"])), 0);
+    assert!(tmp.path().join("idx.rebuilding").exists(), "the partial rebuild is aside");
+    let (code, _, err) = verbatim(&args);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(total(&search(&idx, &["--limit", "0"])), N as u64);
+    assert_eq!(total(&search(&idx, &["id:s001"])), 0, "nothing of the old index");
+    assert!(
+        !tmp.path().join("idx.rebuilding").exists() && !tmp.path().join("idx.replaced").exists()
+    );
+    // A directory that holds something else is not replaced.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let (code, _, err) = verbatim(&["index", "--index", path(&other), "--rebuild", path(&csv)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(other.join("notes.txt").exists());
+}
+
+#[test]
+fn defect_16_queries_file_goes_on_after_a_bad_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    let queries = tmp.path().join("queries.txt");
+    let deep = format!("{}facture", "NOT ".repeat(1000));
+    std::fs::write(&queries, format!("facture\ndate:[soon TO 2025-01-01]\n{deep}\n(((\nrefund\n"))
+        .unwrap();
+    let batch = |extra: &[&str]| {
+        let mut args = vec!["search", "--index", path(&idx), "--queries", path(&queries)];
+        args.extend(extra);
+        verbatim(&args)
+    };
+    let (code, out, err) = batch(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    let answers: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(answers.len(), 5, "one answer per query");
+    for (i, a) in answers.iter().enumerate() {
+        if [0, 4].contains(&i) {
+            assert!(total(&a["result"]) > 0, "{a}");
+        } else {
+            assert_eq!(a["error"]["code"], "bad_query", "{a}");
+            assert!(a["error"]["message"].is_string());
+        }
+    }
+    assert_eq!(answers[1]["query"], "date:[soon TO 2025-01-01]");
+    assert!(err.contains("2 queries over") && err.contains("3 refused"), "{err}");
+    let (code, _, _) = batch(&["--strict"]);
+    assert_eq!(code, Some(1));
+    let (code, out, _) = batch(&["--like", "nope"]);
+    assert_eq!(code, Some(0));
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["error"]["code"], "unknown_id");
+}
+
+#[cfg(unix)]
+#[test]
+fn defect_16_index_files_are_world_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    sample_index(tmp.path());
+    let idx = tmp.path().join("idx");
+    // What the umask gives a new file here (0644 typically).
+    let probe = tmp.path().join("probe");
+    std::fs::File::create(&probe).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let expected = mode(&probe);
+    if expected & 0o044 == 0 {
+        eprintln!("SKIPPED: the umask ({expected:o}) makes no file readable by others");
+        return;
+    }
+    // An update rewrites meta.json and .managed.json.
+    index(&idx, &["--delete", "s001"]);
+    for entry in std::fs::read_dir(&idx).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), expected, "{} is {:o}", p.display(), mode(&p));
+    }
+}
+
+#[test]
+fn defect_16_table_escapes_control_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("c.csv");
+    let mut w = csv::Writer::from_path(&csv).unwrap();
+    w.write_record(["id", "text"]).unwrap();
+    w.write_record(["k\x1b]0;pwned\x07", "Facture \x1b[2J\x1b[31mfausse\x07 et \u{9b}31m rien"])
+        .unwrap();
+    w.flush().unwrap();
+    let out = run(&["analyze", path(&csv), "--model", "lexicon"], b"");
+    let jsonl = tmp.path().join("c.jsonl");
+    std::fs::write(&jsonl, &out.stdout).unwrap();
+    let idx = tmp.path().join("idx");
+    index(&idx, &[path(&jsonl)]);
+    let (code, out, err) =
+        verbatim(&["search", "--index", path(&idx), "--format", "table", "facture"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 records match"), "{out}");
+    for c in ['\x1b', '\x07', '\u{9b}'] {
+        assert!(!out.contains(c), "{c:?} printed as it is: {out:?}");
+    }
+    assert!(out.contains("\\x1b[2J") && out.contains("\\x07") && out.contains("\\x9b"), "{out}");
+}

@@ -7,6 +7,8 @@
 //!   stop words and Snowball stems so the index sees the words the analyser sees;
 //! - [`record`]: the indexed view of a record, from an analysis or from `verbatim analyze` JSONL;
 //! - [`writer`]: building and updating an index, safe to kill at any point;
+//! - [`ids`]: the ids of one indexing run, to report repeated ones;
+//! - `directory`: index files readable per the umask, `--rebuild` built aside and swapped in;
 //! - `query`: query text to tantivy query (stop words across languages, dates as days);
 //! - [`search`]: queries, snippets, facet counts, customer history, "more like this".
 //!
@@ -33,6 +35,8 @@
 //! ```
 
 pub mod analyzers;
+mod directory;
+pub mod ids;
 mod query;
 pub mod record;
 pub mod schema;
@@ -41,9 +45,11 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use ids::{Place, Repeat};
+pub use query::{MAX_PREFIX_TERMS, MAX_QUERY_BYTES, MAX_QUERY_DEPTH};
 pub use record::{IndexRecord, ThemeTree};
 pub use search::{Facets, Hit, SearchIndex, SearchRequest, SearchResults};
-pub use writer::{IndexStats, Indexer, Ingest, WriteOptions};
+pub use writer::{Added, At, ErrorRecord, IndexStats, Indexer, Ingest, OnDuplicate, WriteOptions};
 
 /// What can go wrong with an index.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,14 @@ pub enum IndexError {
         /// Why.
         #[source]
         source: tantivy::TantivyError,
+    },
+    /// Another writer holds the index.
+    #[error("{path}: another `verbatim index` is writing to this index ({message})")]
+    Busy {
+        /// The index directory.
+        path: PathBuf,
+        /// tantivy's words.
+        message: String,
     },
     /// The directory holds no index.
     #[error("{path}: no index here (build one with `verbatim index --index {path} INPUT`)")]

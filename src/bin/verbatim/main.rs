@@ -100,7 +100,7 @@ enum Command {
     #[command(after_long_help = index::EXAMPLES)]
     Index(index::IndexArgs),
     /// Search an index: words, phrases, boolean and field filters, facets, history, similar
-    #[command(after_long_help = search::EXAMPLES)]
+    #[command(after_long_help = search::examples())]
     Search(search::SearchArgs),
     /// Train a learned head on labelled data and write it as ONNX
     #[command(after_long_help = EXAMPLES)]
