@@ -746,3 +746,44 @@ fn defect_16_table_escapes_control_characters() {
     }
     assert!(out.contains("\\x1b[2J") && out.contains("\\x07") && out.contains("\\x9b"), "{out}");
 }
+
+#[test]
+fn defect_6_stdin_analysed_jsonl_with_a_long_first_record() {
+    // The first analysed record is over 8 KiB (the old sniffing read only stdin's first
+    // buffer): it must still be told as analysed, and keep its customer and date.
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("long.csv");
+    let long = "La facture est fausse depuis des mois et personne ne répond. ".repeat(200);
+    assert!(long.len() > 10_000);
+    std::fs::write(
+        &csv,
+        format!("id,customer,date,text\nk1,C77,2025-03-04,{long}\nk2,C78,2025-03-05,Merci !\n"),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "analyze",
+            path(&csv),
+            "--model",
+            "lexicon",
+            "--customer-column",
+            "customer",
+            "--date-column",
+            "date",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.iter().position(|&b| b == b'\n').unwrap() > 8192);
+    let idx = tmp.path().join("idx");
+    // No --model: analysed records need none, so re-analysis would fail without ONNX Runtime
+    // or be told by the lost metadata.
+    let idx_out = run(&["index", "--index", path(&idx), "-"], &out.stdout);
+    let err = String::from_utf8_lossy(&idx_out.stderr);
+    assert!(idx_out.status.success(), "{err}");
+    assert!(err.contains("(0 analysed on the way in)"), "re-analysed: {err}");
+    let v = search(&idx, &["--customer", "C77"]);
+    assert_eq!(ids(&v), ["k1"], "the long first record lost its customer: {v}");
+    assert_eq!(v["hits"][0]["date"].as_str().map(|d| &d[..10]), Some("2025-03-04"), "{v}");
+    assert_eq!(total(&search(&idx, &["*"])), 2);
+}

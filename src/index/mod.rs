@@ -49,7 +49,9 @@ pub use ids::{Place, Repeat};
 pub use query::{MAX_PREFIX_TERMS, MAX_QUERY_BYTES, MAX_QUERY_DEPTH};
 pub use record::{IndexRecord, ThemeTree};
 pub use search::{Facets, Hit, SearchIndex, SearchRequest, SearchResults};
-pub use writer::{Added, At, ErrorRecord, IndexStats, Indexer, Ingest, OnDuplicate, WriteOptions};
+pub use writer::{
+    Added, At, ErrorRecord, IndexStats, Indexer, Ingest, OnDuplicate, Plan, WriteOptions,
+};
 
 /// What can go wrong with an index.
 #[derive(Debug, thiserror::Error)]

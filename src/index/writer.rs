@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,7 +34,7 @@ use super::schema::{self, Fields, names};
 use super::{IndexError, analyzers};
 use crate::analysis::{Lang, Outcome};
 use crate::error::{Error, ErrorKind, RecordError};
-use crate::io::{Format, ReadOptions};
+use crate::io::{Format, Lines, ReadOptions, Source, default_id};
 use crate::lexicon::Resources;
 use crate::pipeline::Analyzer;
 use crate::summary::Summary;
@@ -538,68 +537,114 @@ pub struct Ingest<'a> {
     pub chunk: usize,
 }
 
+/// The inputs of an index run, each told apart on its whole first line: JSONL written by
+/// `verbatim analyze` (indexed as it is) or comments to analyse on the way in. Standard input
+/// cannot be read twice, so its opened source is kept, first line and all, for the run.
+pub struct Plan {
+    inputs: Vec<Planned>,
+}
+
+struct Planned {
+    path: PathBuf,
+    analysed: bool,
+    /// Standard input, opened and peeked at.
+    stdin: Option<Source>,
+}
+
+impl Plan {
+    /// Opens each input once to read its first line (files are closed again; they are
+    /// reopened when their turn comes, so that many inputs do not hold many descriptors).
+    pub fn new(read: &ReadOptions, inputs: &[PathBuf]) -> Result<Plan, Error> {
+        let mut planned = Vec::with_capacity(inputs.len());
+        for path in inputs {
+            let format = read.format.or_else(|| Format::from_path(path));
+            if !matches!(format, Some(Format::Jsonl) | None) {
+                planned.push(Planned { path: path.clone(), analysed: false, stdin: None });
+                continue;
+            }
+            let mut source = Source::open(path, read.encoding)?;
+            let first = source.first_line(line_limit(read))?;
+            let analysed = IndexRecord::looks_analysed(&String::from_utf8_lossy(&first));
+            let stdin = (path.as_os_str() == "-").then_some(source);
+            planned.push(Planned { path: path.clone(), analysed, stdin });
+        }
+        Ok(Plan { inputs: planned })
+    }
+
+    /// Whether any input holds comments to analyse: a run over analysed records alone needs
+    /// no tone model.
+    pub fn needs_analysis(&self) -> bool {
+        self.inputs.iter().any(|p| !p.analysed)
+    }
+}
+
+/// The longest line or CSV row the readers keep (`0` in the options: no limit).
+fn line_limit(read: &ReadOptions) -> usize {
+    if read.max_line_bytes == 0 { usize::MAX - 1 } else { read.max_line_bytes }
+}
+
 impl Ingest<'_> {
-    /// Indexes every input in turn: JSONL written by `verbatim analyze` is indexed as it is,
-    /// anything else is read with [`crate::io::open`] and analysed on the way in.
+    /// Indexes every input of `plan` in turn: JSONL written by `verbatim analyze` is indexed as
+    /// it is, anything else is read with [`crate::io::from_source`] and analysed on the way in.
     pub fn run(
         &self,
         indexer: &mut Indexer,
-        inputs: &[PathBuf],
+        plan: Plan,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
-        for input in inputs {
-            if is_analysed(self.read, input)? {
-                self.run_analysed(indexer, input, progress)?;
+        for input in plan.inputs {
+            let source = match input.stdin {
+                Some(source) => source,
+                None => Source::open(&input.path, self.read.encoding)?,
+            };
+            if input.analysed {
+                self.run_analysed(indexer, source, progress)?;
             } else {
-                self.run_raw(indexer, input, progress)?;
+                self.run_raw(indexer, source, progress)?;
             }
         }
         Ok(())
     }
 
-    /// Whether any of `inputs` holds comments to analyse (not JSONL from `verbatim analyze`): a
-    /// run over analysed records alone needs no tone model.
-    pub fn needs_analysis(read: &ReadOptions, inputs: &[PathBuf]) -> Result<bool, Error> {
-        for input in inputs {
-            if !is_analysed(read, input)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     fn run_analysed(
         &self,
         indexer: &mut Indexer,
-        input: &Path,
+        source: Source,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
-        let io_err = |source| Error::Io { path: input.to_path_buf(), source };
-        let file = input.display().to_string();
-        let mut lines = open_lines(input)?;
-        let mut line = String::new();
-        let mut bytes = Vec::new();
-        let mut line_no = 0;
-        loop {
-            bytes.clear();
-            if lines.read_until(b'\n', &mut bytes).map_err(io_err)? == 0 {
-                break;
-            }
-            line_no += 1;
-            line.clear();
-            // A line that is not UTF-8 is a bad record, not the end of the run.
-            line.push_str(&String::from_utf8_lossy(&bytes));
-            if line.trim().is_empty() {
+        let path = source.path().to_path_buf();
+        let file = path.display().to_string();
+        let max = line_limit(self.read);
+        let mut lines = Lines::new(source, max);
+        while let Some(line) =
+            lines.next_line().map_err(|e| Error::Io { path: path.clone(), source: e })?
+        {
+            if line.is_blank() {
                 continue;
             }
             indexer.stats.read += 1;
-            match IndexRecord::from_json_line(&line) {
+            if line.too_long {
+                let error = RecordError {
+                    kind: ErrorKind::TextTooLong,
+                    message: format!("line is longer than {max} bytes"),
+                    file: file.clone(),
+                    line: line.number,
+                    field: None,
+                };
+                let id = default_id(&file, path.as_os_str() == "-", line.number);
+                indexer.reject(&id, error)?;
+                progress(1);
+                continue;
+            }
+            // A line that is not UTF-8 is a bad record, not the end of the run.
+            let text = String::from_utf8_lossy(&line.bytes);
+            match IndexRecord::from_json_line(&text) {
                 Ok(rec) => {
-                    let at = At { file: &file, line: line_no, id_field: names::ID };
+                    let at = At { file: &file, line: line.number, id_field: names::ID };
                     indexer.add_at(&rec, Some(&at))?;
                 }
                 Err(reason) => {
-                    let e = unindexable_line(&line, reason, &file, line_no);
+                    let e = unindexable_line(&text, reason, &file, line.number);
                     indexer.reject(&e.id, e.error)?;
                 }
             }
@@ -611,10 +656,10 @@ impl Ingest<'_> {
     fn run_raw(
         &self,
         indexer: &mut Indexer,
-        input: &Path,
+        source: Source,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
-        let reader = crate::io::open(input, self.read)?;
+        let reader = crate::io::from_source(source, self.read)?;
         let chunk = self.chunk.max(1);
         let mut items = Vec::with_capacity(chunk);
         let mut summary = Summary::default();
@@ -693,45 +738,6 @@ fn unindexable_line(line: &str, reason: String, file: &str, line_no: u64) -> Err
     };
     let error = RecordError { kind, message, file: file.to_string(), line: line_no, field: None };
     ErrorRecord { id, error }
-}
-
-/// A buffered line reader over a file (`.gz` decompressed) or standard input.
-fn open_lines(path: &Path) -> Result<Box<dyn BufRead>, Error> {
-    Ok(Box::new(crate::io::open_bytes(path)?))
-}
-
-/// Whether `input` is JSONL written by `verbatim analyze` (decided on its first line).
-fn is_analysed(read: &ReadOptions, input: &Path) -> Result<bool, Error> {
-    let format = read.format.or_else(|| Format::from_path(input));
-    if !matches!(format, Some(Format::Jsonl) | None) {
-        return Ok(false);
-    }
-    if input.as_os_str() == "-" {
-        // Standard input cannot be read twice: peek into its own buffer (8 KiB), which the
-        // raw reader then reads from the start. A first line longer than that is decided on
-        // the fields seen so far.
-        let stdin = io::stdin();
-        let mut lock = stdin.lock();
-        let head = lock.fill_buf().map_err(|e| Error::Io { path: input.into(), source: e })?;
-        let head = String::from_utf8_lossy(head);
-        let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        return Ok(IndexRecord::looks_analysed(first)
-            || (first.starts_with('{') && first.contains("\"sentiment\":{\"label\"")));
-    }
-    let mut lines = open_lines(input)?;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = lines
-            .read_line(&mut line)
-            .map_err(|e| Error::Io { path: input.to_path_buf(), source: e })?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if !line.trim().is_empty() {
-            return Ok(IndexRecord::looks_analysed(&line));
-        }
-    }
 }
 
 #[cfg(test)]

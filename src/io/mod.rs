@@ -10,7 +10,8 @@ mod read;
 mod source;
 mod write;
 
-pub(crate) use read::open_bytes;
+pub(crate) use lines::Lines;
+pub(crate) use read::default_id;
 pub use read::{BadRecord, Columns, Format, Item, ReadOptions, Reader, from_source, open};
 pub use source::Source;
 pub use write::{CSV_COLUMNS, CsvLayout, OutputFormat, Writer, encode_into};

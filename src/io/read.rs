@@ -211,10 +211,6 @@ fn sniff_format(first: &[u8], cols: &Columns) -> Format {
 }
 
 /// The bytes of `path` (`-` for standard input): gunzipped, BOM removed (see [`Source`]).
-pub(crate) fn open_bytes(path: &Path) -> Result<Source, Error> {
-    Source::open(path, None)
-}
-
 /// The id of a record without one: the file and the line, unique across the inputs of a run and
 /// traceable (standard input: the line alone).
 pub(crate) fn default_id(file: &str, stdin: bool, line: u64) -> String {

@@ -129,7 +129,7 @@ impl ErrorSink {
 }
 
 pub(crate) fn run(args: IndexArgs) -> Result<ExitCode> {
-    use verbatim::index::{Indexer, Ingest, WriteOptions};
+    use verbatim::index::{Indexer, Ingest, Plan, WriteOptions};
     set_threads(args.threads)?;
     if args.delete.iter().any(|id| id.trim().is_empty()) {
         bail!("--delete: an empty id names no record (no document has an empty id)");
@@ -183,14 +183,11 @@ pub(crate) fn run(args: IndexArgs) -> Result<ExitCode> {
     let analyzer = Analyzer::new(args.data.load()?, args.read.options());
     let read = args.read.read_options()?;
     // Analysed JSONL is indexed as it is: the tone model is loaded only for raw comments.
-    let analyzer = if Ingest::needs_analysis(&read, &inputs)? {
-        args.model.attach(analyzer)?
-    } else {
-        analyzer
-    };
+    let plan = Plan::new(&read, &inputs)?;
+    let analyzer = if plan.needs_analysis() { args.model.attach(analyzer)? } else { analyzer };
     let ingest = Ingest { analyzer: &analyzer, read: &read, chunk: 4096 };
     let pb = progress.clone();
-    ingest.run(&mut indexer, &inputs, &mut |n| pb.inc(n))?;
+    ingest.run(&mut indexer, plan, &mut |n| pb.inc(n))?;
     let stats = indexer.finish()?;
     progress.finish_and_clear();
     let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
