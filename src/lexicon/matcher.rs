@@ -18,7 +18,8 @@ use crate::tokenize::{self, Tokens};
 pub(crate) enum WordPat {
     Exact(String),
     Prefix(String),
-    /// A word class of the pattern syntax (`<duration>`): any of these words.
+    /// A word class of the pattern syntax (`<duration>`): any of these words, made by
+    /// [`WordPat::any_of`] (exact words first and sorted, for a binary search).
     AnyOf(Vec<WordPat>),
     /// `<digits>`: a number token.
     Digits,
@@ -27,11 +28,29 @@ pub(crate) enum WordPat {
 }
 
 impl WordPat {
+    /// Plain words are compared inline: they are most of the entries, in the hot loop.
+    #[inline]
     fn matches(&self, key: &str) -> bool {
         match self {
             WordPat::Exact(w) => w == key,
             WordPat::Prefix(p) => key.starts_with(p.as_str()),
-            WordPat::AnyOf(ws) => ws.iter().any(|w| w.matches(key)),
+            other => other.matches_pattern_word(key),
+        }
+    }
+
+    #[inline(never)]
+    fn matches_pattern_word(&self, key: &str) -> bool {
+        match self {
+            WordPat::Exact(w) => w == key,
+            WordPat::Prefix(p) => key.starts_with(p.as_str()),
+            WordPat::AnyOf(ws) => {
+                let exact = ws.partition_point(|w| matches!(w, WordPat::Exact(_)));
+                let found = ws[..exact].binary_search_by(|w| match w {
+                    WordPat::Exact(x) => x.as_str().cmp(key),
+                    _ => std::cmp::Ordering::Less,
+                });
+                found.is_ok() || ws[exact..].iter().any(|w| w.matches(key))
+            }
             WordPat::Digits => is_number(key),
             WordPat::Gap(_) => true,
         }
@@ -49,6 +68,31 @@ impl WordPat {
             WordPat::Gap(n) if *n == super::pattern::GAP_MAX => "…".into(),
             WordPat::Gap(n) => format!("…{n}"),
         }
+    }
+}
+
+impl WordPat {
+    /// A class of these words (nested classes flattened, repeats dropped), or the one word.
+    pub(crate) fn any_of(members: Vec<WordPat>) -> WordPat {
+        let mut flat: Vec<WordPat> = Vec::with_capacity(members.len());
+        for m in members {
+            match m {
+                WordPat::AnyOf(inner) => flat.extend(inner),
+                m => flat.push(m),
+            }
+        }
+        // Exact words first, in order, so that `matches` can search them.
+        flat.sort_by(|a, b| match (a, b) {
+            (WordPat::Exact(x), WordPat::Exact(y)) => x.cmp(y),
+            (WordPat::Exact(_), _) => std::cmp::Ordering::Less,
+            (_, WordPat::Exact(_)) => std::cmp::Ordering::Greater,
+            _ => std::cmp::Ordering::Equal,
+        });
+        flat.dedup();
+        if flat.len() == 1 {
+            return flat.remove(0);
+        }
+        WordPat::AnyOf(flat)
     }
 }
 
@@ -174,7 +218,10 @@ impl<P> Default for CueMatcher<P> {
 impl<P> CueMatcher<P> {
     /// Adds an entry.
     pub fn add(&mut self, pattern: Pattern, payload: P) {
-        let id = self.entries.len() as u32;
+        let gapped = pattern.0.iter().any(|w| matches!(w, WordPat::Gap(_)));
+        // The index holds ids with a flag for gapped entries, so that the hot loop tells them
+        // apart without reading another array.
+        let id = self.entries.len() as u32 | if gapped { GAPPED } else { 0 };
         match &pattern.0[0] {
             WordPat::AnyOf(ws) => {
                 self.multi = true;
@@ -184,7 +231,6 @@ impl<P> CueMatcher<P> {
             }
             w => self.index(w, id),
         }
-        let gapped = pattern.0.iter().any(|w| matches!(w, WordPat::Gap(_)));
         if gapped {
             self.gapped.push(Some(steps(&pattern)));
         } else {
@@ -268,15 +314,20 @@ impl<P> CueMatcher<P> {
 
     fn extend_at(&self, ids: &[u32], keys: &[&str], start: usize, out: &mut Vec<Match>) {
         for &id in ids {
-            if let Some(steps) = &self.gapped[id as usize] {
+            if id & GAPPED != 0 {
+                let id = id & !GAPPED;
+                let steps = self.gapped[id as usize].as_deref().unwrap_or_default();
                 if let Some(end) = run_gapped(steps, keys, start) {
                     out.push(Match { entry: id, start, end });
                 }
                 continue;
             }
+            // The first word was matched by the index: the rest is compared.
             let words = &self.entries[id as usize].0.0;
             let end = start + words.len();
-            if end <= keys.len() && words.iter().zip(&keys[start..end]).all(|(w, k)| w.matches(k)) {
+            if end <= keys.len()
+                && words[1..].iter().zip(&keys[start + 1..end]).all(|(w, k)| w.matches(k))
+            {
                 out.push(Match { entry: id, start, end });
             }
         }
@@ -296,6 +347,10 @@ fn dedup_entries(out: &mut Vec<Match>, from: usize) {
     }
 }
 
+/// The flag of a gapped entry's id in the index (ids stay below it: `add` is not called 2^31
+/// times).
+const GAPPED: u32 = 1 << 31;
+
 /// A gapped pattern's steps: its words, and `n` skippable words for a gap of `n`.
 fn steps(pattern: &Pattern) -> Steps {
     let mut out = Vec::new();
@@ -308,26 +363,34 @@ fn steps(pattern: &Pattern) -> Steps {
     out.into_boxed_slice()
 }
 
-/// The end of the shortest match of `steps` at `start`, if any.
+/// The end of the shortest match of `steps` at `start`, if any; the first step (never
+/// skippable) was matched by the index.
 ///
 /// The state is the set of steps reached (bit i: step i is next), widened over the skippable
 /// words of gaps. Each word read moves every state one step on, so at most `steps.len()` words
-/// are read and each costs one pass over the steps: the work per start position is bounded by
-/// the pattern, whatever the text (`pattern::MAX_STEPS` keeps the set in 64 bits).
+/// are read, each costing a comparison per word step reached: the work per start position is
+/// bounded by the pattern, whatever the text (`pattern::MAX_STEPS` keeps the set in 64 bits).
 fn run_gapped(steps: &[Option<WordPat>], keys: &[&str], start: usize) -> Option<usize> {
     let n = steps.len();
     let accept = 1u64 << n;
+    let mut skip = 0u64;
+    for (i, s) in steps.iter().enumerate() {
+        if s.is_none() {
+            skip |= 1 << i;
+        }
+    }
     // A skippable step can be passed over without reading a word: its successor is reached.
     let widen = |mut set: u64| {
-        for (i, s) in steps.iter().enumerate() {
-            if s.is_none() && set & (1 << i) != 0 {
-                set |= 1 << (i + 1);
+        loop {
+            let more = set | ((set & skip) << 1);
+            if more == set {
+                return set;
             }
+            set = more;
         }
-        set
     };
-    let mut set = widen(1);
-    let mut p = start;
+    let mut set = widen(1 << 1);
+    let mut p = start + 1;
     while set != 0 {
         if set & accept != 0 {
             return Some(p);
@@ -335,9 +398,13 @@ fn run_gapped(steps: &[Option<WordPat>], keys: &[&str], start: usize) -> Option<
         let key = keys.get(p)?;
         #[cfg(test)]
         READS.with(|r| r.set(r.get() + 1));
-        let mut next = 0u64;
-        for (i, s) in steps.iter().enumerate() {
-            if set & (1 << i) != 0 && s.as_ref().is_none_or(|w| w.matches(key)) {
+        // Skippable steps take any word; word steps only theirs.
+        let mut next = (set & skip) << 1;
+        let mut words = set & !skip & (accept - 1);
+        while words != 0 {
+            let i = words.trailing_zeros() as usize;
+            words &= words - 1;
+            if steps[i].as_ref().is_some_and(|w| w.matches(key)) {
                 next |= 1 << (i + 1);
             }
         }
