@@ -84,6 +84,10 @@ pub struct Evidence {
     /// True when a negation in scope flipped this span's contribution.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub negated: bool,
+    /// The cue family (`lexicons/families.toml`) whose pattern matched: an implicit irritant
+    /// or praise such as `waiting` or `called_back`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// Tone of a span of text.

@@ -483,7 +483,7 @@ fn defect_10_lexicons_dir_without_lexicon_files_warns() {
         "{stdout}"
     );
     assert!(stdout.contains("taxonomie.toml: not a lexicon file, not read"), "{stdout}");
-    assert!(stdout.contains("replaced: 0 of 14 files"), "{stdout}");
+    assert!(stdout.contains("replaced: 0 of 15 files"), "{stdout}");
     let taxonomy = stdout.lines().find(|l| l.trim_start().starts_with("taxonomy.toml"));
     assert!(taxonomy.is_some_and(|l| l.ends_with(" built-in")), "{stdout}");
     let (code, _, _) = run_text(&["check", "--lexicons", path, "--strict"]);
@@ -508,7 +508,7 @@ fn defect_16_regex_like_cue_warns() {
     let want = format!("warning: {}:2: cue `prix|tarif` contains `|`", file.display());
     assert!(stdout.contains(&want), "{stdout}");
     assert!(stdout.contains("matched as `prix tarif`"), "{stdout}");
-    assert!(stdout.contains("curated/sentiment_fr.tsv  ") && stdout.contains("replaced: 1 of 14"));
+    assert!(stdout.contains("curated/sentiment_fr.tsv  ") && stdout.contains("replaced: 1 of 15"));
     assert_eq!(run_text(&["check", "--lexicons", path, "--strict"]).0, Some(1));
     // The analysis commands say how many warnings there are, in one line, and run.
     let out =
@@ -652,4 +652,109 @@ fn eval_counts_empty_labels() {
     assert_eq!(code, Some(0), "{err}");
     let want = "2 rows without a label were skipped (line numbers of the first few: 2, 13)";
     assert!(err.contains(want), "{err}");
+}
+
+/// A lexicon directory holding only `families.toml` with `text`.
+fn lexicon_dir_with_families(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("families.toml"), text).unwrap();
+    dir
+}
+
+const FAMILIES_HEAD: &str = "version = 1\nsyntax = \"pattern\"\n\
+    [classes.fr]\nduration = \"(minutes|heures)\"\n\
+    [[family]]\nid = \"waiting\"\npolarity = \"negative\"\nweight = 1.5\n\
+    provenance = \"test\"\n";
+
+#[test]
+fn a_broken_pattern_file_is_an_error_naming_file_line_family_and_place() {
+    let cases = [
+        (
+            "patterns.fr = [\"trop d'attente\",\n  \"attente <durée>\"]\n",
+            11,
+            "character 9: unknown class `<durée>`",
+        ),
+        ("patterns.fr = [\"(trop d'attente\"]\n", 10, "character 1: unbalanced parenthesis"),
+        ("patterns.fr = [\"(trop|) d'attente\"]\n", 10, "character 7: empty alternative"),
+        ("patterns.fr = [\"... attente\"]\n", 10, "character 1: a gap `...` at the start"),
+        ("patterns.fr = [\"attente ...\"]\n", 10, "character 9: a gap `...` at the end"),
+        (
+            "patterns.en = [\"wait <duration>\"]\n",
+            10,
+            "unknown class `<duration>` (defined here: digits)",
+        ),
+    ];
+    for (patterns, line, message) in cases {
+        let dir = lexicon_dir_with_families(&format!("{FAMILIES_HEAD}{patterns}"));
+        let (code, stdout, stderr) =
+            run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{patterns}: {stdout}{stderr}");
+        let file = dir.path().join("families.toml");
+        let want = format!("{}:{line}: family `waiting` (", file.display());
+        assert!(stderr.contains(&want) && stderr.contains(message), "{patterns}: {stderr}");
+    }
+    // A class that does not parse is named with its own line.
+    let bad_class = FAMILIES_HEAD.replace("(minutes|heures)", "(minutes|heures");
+    let dir = lexicon_dir_with_families(&format!("{bad_class}patterns.fr = [\"attente\"]\n"));
+    let (code, _, stderr) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("families.toml:4: [classes.fr] `duration`: character 1: unbalanced"),
+        "{stderr}"
+    );
+    // An unknown churn reason or syntax is an error too.
+    let bad = FAMILIES_HEAD
+        .replace("weight = 1.5\n", "weight = 1.5\nchurn = { reason = \"bored\", weight = 0.2 }\n");
+    let dir = lexicon_dir_with_families(&format!("{bad}patterns.fr = [\"attente\"]\n"));
+    let (code, _, stderr) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown churn reason `bored`"), "{stderr}");
+    let bad = FAMILIES_HEAD.replace("\"pattern\"", "\"regex\"");
+    let dir = lexicon_dir_with_families(&format!("{bad}patterns.fr = [\"attente\"]\n"));
+    let (_, _, stderr) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert!(
+        stderr.contains("families.toml:2: syntax `regex`: expected `pattern` or `plain`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pattern_cues_are_not_warned_about_and_plain_ones_still_are() {
+    // The same cue is meant in a pattern file and looks like a mistake in a plain one.
+    let text = format!("{FAMILIES_HEAD}patterns.fr = [\"(trop|beaucoup) d'attente\"]\n");
+    let dir = lexicon_dir_with_families(&text);
+    let (code, stdout, _) =
+        run_text(&["check", "--lexicons", dir.path().to_str().unwrap(), "--strict"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("families.toml  ") && !stdout.contains("warning"), "{stdout}");
+    let plain = text
+        .replace("\"pattern\"", "\"plain\"")
+        .replace("[classes.fr]\nduration = \"(minutes|heures)\"\n", "");
+    let dir = lexicon_dir_with_families(&plain);
+    let (code, stdout, _) = run_text(&["check", "--lexicons", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("family `waiting` (fr): cue `(trop|beaucoup) d'attente` contains"),
+        "{stdout}"
+    );
+    // And the pattern is what `analyze` matches, named in the evidence.
+    let dir = lexicon_dir_with_families(&text);
+    let out = run(
+        &[
+            "analyze",
+            "-",
+            "--input-format",
+            "text",
+            "--model",
+            "lexicon",
+            "--lexicons",
+            dir.path().to_str().unwrap(),
+        ],
+        b"Beaucoup d'attente au guichet\n",
+    );
+    let rec = &jsonl(&out)[0];
+    let ev = &rec["sentiment"]["evidence"][0];
+    assert_eq!(ev["family"], "waiting", "{rec}");
+    assert_eq!(ev["cue"], "(trop|beaucoup) d'attente");
+    assert_eq!(rec["sentiment"]["label"], "negative");
 }

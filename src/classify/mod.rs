@@ -62,9 +62,16 @@ impl<'a> Scan<'a> {
         let text = &self.toks.text()[start..end];
         // Matching already made the words equal up to case and accents; only a prefix cue
         // (`factur*`) tells the reader something the text does not.
-        let pattern = &self.lex.matcher.entry(m.entry).0;
-        let cue = pattern.has_prefix().then(|| pattern.display());
-        Evidence { start, end, text: text.to_string(), cue, weight: None, negated: false }
+        let (pattern, payload) = self.lex.matcher.entry(m.entry);
+        let (cue, family) = match *payload {
+            // A family pattern shows as written in the file, with the family's name.
+            Cue::Family { family, pattern } => (
+                self.res.family_patterns.get(pattern as usize).cloned(),
+                self.res.families.get(usize::from(family)).map(|f| f.id.clone()),
+            ),
+            _ => (pattern.has_prefix().then(|| pattern.display()), None),
+        };
+        Evidence { start, end, text: text.to_string(), cue, weight: None, negated: false, family }
     }
 }
 
@@ -146,12 +153,15 @@ fn split_at_contrasts(
     Some(first)
 }
 
-/// Positions inside a multi-word sentiment phrase ("pas terrible", "no problem"): a negator
-/// there is part of the idiom, not a negation.
+/// Positions inside a multi-word sentiment phrase ("pas terrible", "no problem") or family
+/// pattern ("toujours pas de réponse", "no reply"): a negator there is part of the idiom, not a
+/// negation.
 fn sentiment_cover(lex: &LangLexicon, matches: &[Match], n: usize) -> Vec<bool> {
     let mut covered = vec![false; n];
     for m in matches {
-        if m.end - m.start > 1 && matches!(lex.matcher.entry(m.entry).1, Cue::Sentiment(_)) {
+        if m.end - m.start > 1
+            && matches!(lex.matcher.entry(m.entry).1, Cue::Sentiment(_) | Cue::Family { .. })
+        {
             covered[m.start..m.end].iter_mut().for_each(|c| *c = true);
         }
     }

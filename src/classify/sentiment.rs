@@ -110,6 +110,7 @@ fn sentence_items(
     let sc = &scan.res.scoring;
     let mut taken = vec![false; s.idx.len()];
     let mut chosen: Vec<(usize, usize, f32, Option<u32>)> = Vec::new();
+    family_cues(scan, s, &mut taken, &mut chosen);
     let mut by_len: Vec<_> = s
         .matches
         .iter()
@@ -158,11 +159,60 @@ fn sentence_items(
                 cue: None,
                 weight: None,
                 negated: false,
+                family: None,
             },
         };
         ev.weight = Some(round3(value));
         ev.negated = negated;
         out.push(Item { sentence: si, pos: start, value, local, evidence: ev });
+    }
+}
+
+/// Family patterns (`families.toml`) go first: "réglé le problème en cinq minutes" is praise
+/// although "problème" alone is negative, so the words a family covers are not read again.
+/// Longest first where they overlap, as sentiment entries.
+fn family_cues(
+    scan: &Scan<'_>,
+    s: &SentenceScan,
+    taken: &mut [bool],
+    chosen: &mut Vec<(usize, usize, f32, Option<u32>)>,
+) {
+    let mut found: Vec<(&crate::lexicon::matcher::Match, f32)> = s
+        .matches
+        .iter()
+        .filter_map(|m| match scan.cue(m) {
+            Cue::Family { family, .. } => {
+                scan.res.families.get(usize::from(family)).map(|f| (m, f.valence))
+            }
+            _ => None,
+        })
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    found.sort_by_key(|(m, _)| (std::cmp::Reverse(m.end - m.start), m.start, m.entry));
+    let family_of = |m: &crate::lexicon::matcher::Match| match scan.cue(m) {
+        Cue::Family { family, .. } => Some(family),
+        _ => None,
+    };
+    // The family that took each word: a shorter match of the same family that overlaps one
+    // ("problème résolu" beside "résolu dès le premier appel") widens what it covers.
+    let mut owner: Vec<Option<u16>> = vec![None; taken.len()];
+    for (m, v) in found {
+        super::work(m.end - m.start);
+        let family = family_of(m);
+        if taken[m.start..m.end].iter().any(|&t| t) {
+            if family.is_some() && owner[m.start..m.end].contains(&family) {
+                for p in m.start..m.end {
+                    taken[p] = true;
+                    owner[p] = owner[p].or(family);
+                }
+            }
+            continue;
+        }
+        taken[m.start..m.end].iter_mut().for_each(|t| *t = true);
+        owner[m.start..m.end].iter_mut().for_each(|o| *o = family);
+        chosen.push((m.start, m.end, v, Some(m.entry)));
     }
 }
 

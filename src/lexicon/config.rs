@@ -206,6 +206,54 @@ pub struct ChurnReasonDef {
     pub cues: Bilingual<Vec<Spanned<String>>>,
 }
 
+/// `families.toml`: cue families (implicit irritants and implicit praise), in the pattern syntax.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamiliesFile {
+    /// Format version (1).
+    pub version: u32,
+    /// How the cues are written: `pattern` (the pattern syntax) or `plain` (plain cues).
+    pub syntax: Spanned<String>,
+    /// Word classes per language: name → an alternative of single words.
+    #[serde(default)]
+    pub classes: Bilingual<BTreeMap<String, Spanned<String>>>,
+    /// The families.
+    #[serde(rename = "family", default)]
+    pub families: Vec<FamilyDef>,
+}
+
+/// One cue family.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyDef {
+    /// Stable id, named in the evidence.
+    pub id: Spanned<String>,
+    /// `negative` (an irritant) or `positive` (praise).
+    pub polarity: Spanned<String>,
+    /// Size of the valence one match carries into the tone (0 < weight <= 4).
+    pub weight: f32,
+    /// The churn reason it feeds, if any, and with what weight.
+    #[serde(default)]
+    pub churn: Option<FamilyChurn>,
+    /// Where the family comes from (for people reviewing the file).
+    pub provenance: String,
+    /// What the family means (for people reading the file).
+    #[serde(default, rename = "description")]
+    pub _description: Bilingual<String>,
+    /// Patterns per language.
+    pub patterns: Bilingual<Vec<Spanned<String>>>,
+}
+
+/// The churn contribution of a family.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyChurn {
+    /// A reason id of `churn.toml`.
+    pub reason: Spanned<String>,
+    /// Contribution of a match (0..1), as a reason's weight.
+    pub weight: f32,
+}
+
 /// 1-based line of byte offset `pos` in `src`.
 pub(crate) fn line_of(src: &str, pos: usize) -> usize {
     src.as_bytes()[..pos.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1

@@ -32,12 +32,11 @@ impl fmt::Display for DataWarning {
 /// How a cue is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CueSyntax {
-    /// Plain words, with a trailing `*` as the only wildcard (`lexicons/README.md`). Every cue is
-    /// this today.
+    /// Plain words, with a trailing `*` as the only wildcard (`lexicons/README.md`): every
+    /// file but those that declare `syntax = "pattern"`.
     Plain,
-    /// A cue that a pattern syntax marks as such (planned, for multi-word patterns such as
-    /// "promis … jamais"): its operators are meant, so they are not warned about.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// A cue of a file that declares `syntax = "pattern"` (`families.toml`): its operators are
+    /// meant, so they are not warned about.
     Pattern,
 }
 
@@ -70,6 +69,7 @@ pub(crate) fn regex_like(cue: &str, pattern: &Pattern, syntax: CueSyntax) -> Opt
 fn has_word(pattern: &Pattern) -> bool {
     pattern.0.iter().any(|w| match w {
         WordPat::Exact(s) | WordPat::Prefix(s) => s.chars().any(char::is_alphanumeric),
+        WordPat::AnyOf(_) | WordPat::Digits | WordPat::Gap(_) => true,
     })
 }
 

@@ -5,6 +5,7 @@
 mod config;
 mod lint;
 pub(crate) mod matcher;
+mod pattern;
 mod tsv;
 
 use std::borrow::Cow;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use config::{Bilingual, ChurnLevels, ModeScoring, Scoring, Thresholds};
-use config::{ChurnFile, ModesFile, SentimentConfig, TaxonomyFile};
+use config::{ChurnFile, FamiliesFile, ModesFile, SentimentConfig, TaxonomyFile};
 pub use lint::DataWarning;
 use lint::{CueSyntax, Repeats};
 use matcher::{CueMatcher, Pattern, WordPat};
@@ -38,6 +39,7 @@ const FILES: &[(&str, &str)] = &[
     ("taxonomy.toml", include_str!("../../lexicons/taxonomy.toml")),
     ("modes.toml", include_str!("../../lexicons/modes.toml")),
     ("churn.toml", include_str!("../../lexicons/churn.toml")),
+    ("families.toml", include_str!("../../lexicons/families.toml")),
 ];
 
 /// Where to load data from. The default is the embedded copy of `lexicons/`.
@@ -209,6 +211,9 @@ pub(crate) enum Cue {
     Mode(u8, f32),
     /// Points to churn reason `n` with a weight.
     Churn(u8, f32),
+    /// A pattern of cue family `family` (`families.toml`); `pattern` indexes the patterns'
+    /// texts as written, across languages.
+    Family { family: u16, pattern: u32 },
 }
 
 /// Kinds of modifier words (see `lexicons/README.md`).
@@ -257,6 +262,16 @@ pub(crate) struct ChurnReason {
     pub id: String,
 }
 
+/// A cue family of `families.toml`: an implicit irritant or an implicit praise.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Family {
+    pub id: String,
+    /// Valence one match carries into the tone (signed by the family's polarity).
+    pub valence: f32,
+    /// The churn reason (index in `churn_reasons`) it feeds, with its weight.
+    pub churn: Option<(u8, f32)>,
+}
+
 /// Everything the analyser needs, loaded and compiled. Build once, share across threads.
 pub struct Resources {
     pub(crate) scoring: Scoring,
@@ -272,6 +287,9 @@ pub struct Resources {
     pub(crate) churn_valence: Vec<f32>,
     pub(crate) churn_levels: ChurnLevels,
     pub(crate) churn_tone: config::ChurnTone,
+    pub(crate) families: Vec<Family>,
+    /// Each family pattern as written in the file (indexed by `Cue::Family::pattern`).
+    pub(crate) family_patterns: Vec<String>,
     langs: [LangLexicon; 3],
     langid: [FxHashSet<String>; 2],
     stopwords: [FxHashSet<String>; 2],
@@ -314,6 +332,9 @@ impl Resources {
         let modes: ModesFile = config::parse(&modes_src.name, &modes_src.text)?;
         let churn_src = get("churn.toml")?;
         let churn: ChurnFile = config::parse(&churn_src.name, &churn_src.text)?;
+        let fam_src = get("families.toml")?;
+        let fam: FamiliesFile = config::parse(&fam_src.name, &fam_src.text)?;
+        check_version(&fam_src.name, fam.version)?;
         check_version(&sent_src.name, sent.version)?;
         check_version(&tax_src.name, tax.version)?;
         check_version(&modes_src.name, modes.version)?;
@@ -337,14 +358,22 @@ impl Resources {
             tax_src.file.clone(),
             modes_src.file.clone(),
             churn_src.file.clone(),
+            fam_src.file.clone(),
         ];
         let mut warnings = Vec::new();
+        let families = {
+            let mut found = Found { sources: &mut Vec::new(), warnings: &mut warnings, lint: true };
+            compile_families(&fam_src, &fam, &churn, &mut found)?
+        };
         let toml_cues = (&tax_src, &tax, &modes_src, &modes, &churn_src, &churn);
         let build = |langs: &[Lang], found: &mut Found| -> Result<LangLexicon, Error> {
             let mut b = LexiconBuilder::default();
             for &lang in langs {
                 b.add_lang(lang, &get, found)?;
                 b.add_toml_cues(lang, toml_cues, found)?;
+                for (pat, cue) in &families.cues[lang_index(lang)] {
+                    b.matcher.add(pat.clone(), *cue);
+                }
             }
             // `und` compiles both languages, French first: English overrides shared words.
             let stem_lang = if langs.len() == 1 { langs[0] } else { Lang::Und };
@@ -397,6 +426,8 @@ impl Resources {
                 .collect(),
             churn_levels: churn.levels,
             churn_tone: churn.tone,
+            families: families.families,
+            family_patterns: families.texts,
             langs,
             langid,
             stopwords,
@@ -611,6 +642,134 @@ fn validate_churn(src: &Source, churn: &ChurnFile) -> Result<(), Error> {
     Ok(())
 }
 
+/// The families of `families.toml`, validated, with each language's compiled cues.
+struct CompiledFamilies {
+    families: Vec<Family>,
+    texts: Vec<String>,
+    /// French and English cues (indexed like `lang_index`).
+    cues: [Vec<(Pattern, Cue)>; 2],
+}
+
+fn compile_families(
+    src: &Source,
+    file: &FamiliesFile,
+    churn: &ChurnFile,
+    found: &mut Found<'_>,
+) -> Result<CompiledFamilies, Error> {
+    let syntax = match file.syntax.get_ref().as_str() {
+        "pattern" => CueSyntax::Pattern,
+        "plain" => CueSyntax::Plain,
+        other => {
+            return Err(cue_error(
+                src,
+                file.syntax.span(),
+                format!("syntax `{other}`: expected `pattern` or `plain`"),
+            ));
+        }
+    };
+    let mut out =
+        CompiledFamilies { families: Vec::new(), texts: Vec::new(), cues: [vec![], vec![]] };
+    let mut seen = FxHashSet::default();
+    for f in &file.families {
+        out.families.push(validate_family(src, f, churn, &mut seen)?);
+        if f.patterns.fr.is_empty() && f.patterns.en.is_empty() {
+            let message = format!("family `{}` has no patterns", f.id.get_ref());
+            return Err(cue_error(src, f.id.span(), message));
+        }
+    }
+    for (li, lang) in [Lang::Fr, Lang::En].into_iter().enumerate() {
+        let code = lang.as_str();
+        let defs = if lang == Lang::En { &file.classes.en } else { &file.classes.fr };
+        let mut classes = pattern::Classes::default();
+        // In the order of the file: a class may use those defined above it.
+        let mut defs: Vec<_> = defs.iter().collect();
+        defs.sort_by_key(|(_, def)| def.span().start);
+        for (name, def) in defs {
+            classes.define(name, def.get_ref()).map_err(|e| {
+                cue_error(src, def.span(), format!("[classes.{code}] `{name}`: {e}"))
+            })?;
+        }
+        for (fi, f) in file.families.iter().enumerate() {
+            let list = format!("family `{}` ({code})", f.id.get_ref());
+            let mut lint = ListLint::new(src, found);
+            lint.syntax = syntax;
+            let pats = if lang == Lang::En { &f.patterns.en } else { &f.patterns.fr };
+            for p in pats {
+                let text = p.get_ref();
+                let variants = match syntax {
+                    CueSyntax::Pattern => pattern::parse(text, &classes).map_err(|e| {
+                        cue_error(src, p.span(), format!("{list}, pattern `{text}`: {e}"))
+                    })?,
+                    CueSyntax::Plain => vec![
+                        Pattern::parse(text)
+                            .map_err(|m| cue_error(src, p.span(), format!("{list}: {m}")))?,
+                    ],
+                };
+                lint.cues(&list, text, &variants, p.span().start, "it adds nothing");
+                let cue = Cue::Family { family: fi as u16, pattern: out.texts.len() as u32 };
+                out.texts.push(text.clone());
+                out.cues[li].extend(variants.into_iter().map(|v| (v, cue)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn validate_family(
+    src: &Source,
+    f: &config::FamilyDef,
+    churn: &ChurnFile,
+    seen: &mut FxHashSet<String>,
+) -> Result<Family, Error> {
+    let id = f.id.get_ref();
+    let fail = |span: std::ops::Range<usize>, m: String| Err(cue_error(src, span, m));
+    if !is_id(id) || !seen.insert(id.clone()) {
+        return fail(f.id.span(), format!("family id `{id}` is invalid or repeated"));
+    }
+    if seen.len() > usize::from(u16::MAX) {
+        return fail(f.id.span(), "too many families".into());
+    }
+    let sign = match f.polarity.get_ref().as_str() {
+        "negative" => -1.0,
+        "positive" => 1.0,
+        other => {
+            return fail(
+                f.polarity.span(),
+                format!("family `{id}`: polarity `{other}`: expected `negative` or `positive`"),
+            );
+        }
+    };
+    if !(f.weight > 0.0 && f.weight <= 4.0) {
+        return fail(f.id.span(), format!("family `{id}`: weight must be in (0, 4]"));
+    }
+    if f.provenance.trim().is_empty() {
+        return fail(
+            f.id.span(),
+            format!("family `{id}`: provenance is empty (say where it comes from)"),
+        );
+    }
+    let link = match &f.churn {
+        None => None,
+        Some(c) => {
+            let reason = c.reason.get_ref();
+            let Some(r) = churn.reasons.iter().position(|x| x.id.get_ref() == reason) else {
+                return fail(
+                    c.reason.span(),
+                    format!("family `{id}`: unknown churn reason `{reason}` (see churn.toml)"),
+                );
+            };
+            if !(0.0..=1.0).contains(&c.weight) {
+                return fail(
+                    c.reason.span(),
+                    format!("family `{id}`: churn weight must be in [0, 1]"),
+                );
+            }
+            Some((r as u8, c.weight))
+        }
+    };
+    Ok(Family { id: id.clone(), valence: sign * f.weight, churn: link })
+}
+
 fn is_id(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
@@ -623,6 +782,8 @@ type TomlCues<'a> =
 /// in one language.
 struct ListLint<'a> {
     src: &'a Source,
+    /// How the list's cues are written: operators of the pattern syntax are not warned about.
+    syntax: CueSyntax,
     repeats: Repeats,
     warnings: &'a mut Vec<DataWarning>,
     /// Off for a second pass over the same files.
@@ -632,7 +793,8 @@ struct ListLint<'a> {
 impl<'a> ListLint<'a> {
     fn new(src: &'a Source, found: &'a mut Found<'_>) -> ListLint<'a> {
         let active = found.lint;
-        ListLint { src, repeats: Repeats::default(), warnings: found.warnings, active }
+        let syntax = CueSyntax::Plain;
+        ListLint { src, syntax, repeats: Repeats::default(), warnings: found.warnings, active }
     }
 
     fn warn(&mut self, line: usize, message: String) {
@@ -644,8 +806,7 @@ impl<'a> ListLint<'a> {
         if !self.active {
             return;
         }
-        // No lexicon declares the pattern syntax yet: every term is plain words.
-        if let Some(m) = lint::regex_like(text, pat, CueSyntax::Plain) {
+        if let Some(m) = lint::regex_like(text, pat, self.syntax) {
             self.warn(line, m);
         }
         if let Some(first) = self.repeats.repeat_of(pat, text, line) {
@@ -661,7 +822,7 @@ impl<'a> ListLint<'a> {
             return;
         }
         let line_of = |pos| config::line_of(&self.src.text, pos);
-        if let Some(m) = lint::regex_like(text, pat, CueSyntax::Plain) {
+        if let Some(m) = lint::regex_like(text, pat, self.syntax) {
             let line = line_of(pos);
             self.warn(line, format!("{list}: {m}"));
         }
@@ -671,6 +832,20 @@ impl<'a> ListLint<'a> {
                 format!("{list}: cue `{text}` repeats {first} in the same list: {effect}");
             let line = line_of(pos);
             self.warn(line, message);
+        }
+    }
+}
+
+impl ListLint<'_> {
+    /// A cue that stands for several word sequences (a pattern): warned about once, for the
+    /// first of them that repeats an earlier cue of the list.
+    fn cues(&mut self, list: &str, text: &str, pats: &[Pattern], pos: usize, effect: &str) {
+        let before = self.warnings.len();
+        for pat in pats {
+            self.cue(list, text, pat, pos, effect);
+            if self.warnings.len() > before {
+                break;
+            }
         }
     }
 }
