@@ -177,12 +177,12 @@ fn family_cues(
     taken: &mut [bool],
     chosen: &mut Vec<(usize, usize, f32, Option<u32>)>,
 ) {
-    let mut found: Vec<(&crate::lexicon::matcher::Match, f32)> = s
+    let mut found: Vec<(&crate::lexicon::matcher::Match, f32, u16)> = s
         .matches
         .iter()
         .filter_map(|m| match scan.cue(m) {
             Cue::Family { family, .. } => {
-                scan.res.families.get(usize::from(family)).map(|f| (m, f.valence))
+                scan.res.families.get(usize::from(family)).map(|f| (m, f.valence, family))
             }
             _ => None,
         })
@@ -190,19 +190,15 @@ fn family_cues(
     if found.is_empty() {
         return;
     }
-    found.sort_by_key(|(m, _)| (std::cmp::Reverse(m.end - m.start), m.start, m.entry));
-    let family_of = |m: &crate::lexicon::matcher::Match| match scan.cue(m) {
-        Cue::Family { family, .. } => Some(family),
-        _ => None,
-    };
+    found.sort_by_key(|(m, _, _)| (std::cmp::Reverse(m.end - m.start), m.start, m.entry));
     // The family that took each word: a shorter match of the same family that overlaps one
     // ("problème résolu" beside "résolu dès le premier appel") widens what it covers.
     let mut owner: Vec<Option<u16>> = vec![None; taken.len()];
-    for (m, v) in found {
+    for (m, v, family) in found {
         super::work(m.end - m.start);
-        let family = family_of(m);
+        let family = Some(family);
         if taken[m.start..m.end].iter().any(|&t| t) {
-            if family.is_some() && owner[m.start..m.end].contains(&family) {
+            if owner[m.start..m.end].contains(&family) {
                 for p in m.start..m.end {
                     taken[p] = true;
                     owner[p] = owner[p].or(family);

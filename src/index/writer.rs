@@ -563,7 +563,7 @@ impl Plan {
                 continue;
             }
             let mut source = Source::open(path, read.encoding)?;
-            let first = source.first_line(line_limit(read))?;
+            let first = source.first_line(read.line_limit())?;
             let analysed = IndexRecord::looks_analysed(&String::from_utf8_lossy(&first));
             let stdin = (path.as_os_str() == "-").then_some(source);
             planned.push(Planned { path: path.clone(), analysed, stdin });
@@ -576,11 +576,6 @@ impl Plan {
     pub fn needs_analysis(&self) -> bool {
         self.inputs.iter().any(|p| !p.analysed)
     }
-}
-
-/// The longest line or CSV row the readers keep (`0` in the options: no limit).
-fn line_limit(read: &ReadOptions) -> usize {
-    if read.max_line_bytes == 0 { usize::MAX - 1 } else { read.max_line_bytes }
 }
 
 impl Ingest<'_> {
@@ -614,7 +609,7 @@ impl Ingest<'_> {
     ) -> Result<(), Error> {
         let path = source.path().to_path_buf();
         let file = path.display().to_string();
-        let max = line_limit(self.read);
+        let max = self.read.line_limit();
         let mut lines = Lines::new(source, max);
         while let Some(line) =
             lines.next_line().map_err(|e| Error::Io { path: path.clone(), source: e })?

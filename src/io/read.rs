@@ -101,6 +101,13 @@ pub struct ReadOptions {
     pub encoding: Option<&'static Encoding>,
 }
 
+impl ReadOptions {
+    /// The longest line or CSV row kept, in bytes (`max_line_bytes` 0: no limit).
+    pub fn line_limit(&self) -> usize {
+        if self.max_line_bytes == 0 { usize::MAX - 1 } else { self.max_line_bytes }
+    }
+}
+
 /// A record that could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadRecord {
@@ -154,7 +161,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, Error> {
 /// A reader over an opened [`Source`] (which may have been peeked at).
 pub fn from_source(mut source: Source, opts: &ReadOptions) -> Result<Reader, Error> {
     let path = source.path().to_path_buf();
-    let max = if opts.max_line_bytes == 0 { usize::MAX - 1 } else { opts.max_line_bytes };
+    let max = opts.line_limit();
     let format = match opts.format.or_else(|| Format::from_path(&path)) {
         Some(f) => f,
         None if path.as_os_str() == "-" => sniff_format(&source.first_line(max)?, &opts.columns),

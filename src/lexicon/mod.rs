@@ -797,6 +797,18 @@ impl<'a> ListLint<'a> {
         ListLint { src, syntax, repeats: Repeats::default(), warnings: found.warnings, active }
     }
 
+    /// A cue that stands for several word sequences (a pattern): warned about once, for the
+    /// first of them that repeats an earlier cue of the list.
+    fn cues(&mut self, list: &str, text: &str, pats: &[Pattern], pos: usize, effect: &str) {
+        let before = self.warnings.len();
+        for pat in pats {
+            self.cue(list, text, pat, pos, effect);
+            if self.warnings.len() > before {
+                break;
+            }
+        }
+    }
+
     fn warn(&mut self, line: usize, message: String) {
         self.warnings.push(DataWarning { file: self.src.name.clone(), line, message });
     }
@@ -832,20 +844,6 @@ impl<'a> ListLint<'a> {
                 format!("{list}: cue `{text}` repeats {first} in the same list: {effect}");
             let line = line_of(pos);
             self.warn(line, message);
-        }
-    }
-}
-
-impl ListLint<'_> {
-    /// A cue that stands for several word sequences (a pattern): warned about once, for the
-    /// first of them that repeats an earlier cue of the list.
-    fn cues(&mut self, list: &str, text: &str, pats: &[Pattern], pos: usize, effect: &str) {
-        let before = self.warnings.len();
-        for pat in pats {
-            self.cue(list, text, pat, pos, effect);
-            if self.warnings.len() > before {
-                break;
-            }
         }
     }
 }
